@@ -1,0 +1,317 @@
+//! Joining: the result slot a green thread fills, the handle that waits for
+//! it, and the error that says how a green thread ended if not by returning.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::park::{current_waker, park, KillPayload, WaitKind, Waker};
+use crate::task::TaskRef;
+
+/// How a green thread ended, when it did not return a value.
+///
+/// ```
+/// let err = grove::spawn(|| panic!("boom")).join().unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(err.panic_message(), Some("boom"));
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    /// It panicked; the payload as `panic!` made it.
+    Panic(Box<dyn Any + Send>),
+    /// It was killed (or its runtime shut down) before it finished.
+    Killed,
+    /// It could not start (no stack could be made for it).
+    Spawn(std::io::Error),
+}
+
+impl JoinError {
+    pub(crate) fn from_payload(payload: Box<dyn Any + Send>) -> JoinError {
+        if payload.is::<KillPayload>() {
+            JoinError::killed()
+        } else {
+            JoinError {
+                repr: Repr::Panic(payload),
+            }
+        }
+    }
+
+    pub(crate) fn killed() -> JoinError {
+        JoinError { repr: Repr::Killed }
+    }
+
+    pub(crate) fn spawn_failed(e: std::io::Error) -> JoinError {
+        JoinError {
+            repr: Repr::Spawn(e),
+        }
+    }
+
+    /// Whether the green thread panicked.
+    ///
+    /// ```
+    /// assert!(grove::spawn(|| panic!("x")).join().unwrap_err().is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// Whether the green thread was killed before it finished.
+    ///
+    /// ```
+    /// let h = grove::spawn(|| grove::sleep(std::time::Duration::from_secs(60)));
+    /// h.kill();
+    /// assert!(h.join().unwrap_err().is_killed());
+    /// ```
+    pub fn is_killed(&self) -> bool {
+        matches!(self.repr, Repr::Killed)
+    }
+
+    /// The panic message, if it panicked with a string (as `panic!` does).
+    ///
+    /// ```
+    /// let e = grove::spawn(|| panic!("disk {} full", 3)).join().unwrap_err();
+    /// assert_eq!(e.panic_message(), Some("disk 3 full"));
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            _ => None,
+        }
+    }
+
+    /// The panic payload, to re-raise it with `std::panic::resume_unwind`.
+    ///
+    /// Returns `Err(self)` if the green thread did not panic.
+    ///
+    /// ```
+    /// let e = grove::spawn(|| panic!("again")).join().unwrap_err();
+    /// let payload = e.into_panic().ok().unwrap();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"again"));
+    /// ```
+    pub fn into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            repr => Err(JoinError { repr }),
+        }
+    }
+
+    /// The error that kept the green thread from starting, if that is how it
+    /// ended (see [`Builder::spawn`](crate::Builder::spawn)).
+    pub fn spawn_error(&self) -> Option<&std::io::Error> {
+        match &self.repr {
+            Repr::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_) => f
+                .debug_tuple("Panic")
+                .field(&self.panic_message().unwrap_or("<non-string payload>"))
+                .finish(),
+            Repr::Killed => f.write_str("Killed"),
+            Repr::Spawn(e) => f.debug_tuple("Spawn").field(e).finish(),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "green thread panicked: {m}"),
+                None => f.write_str("green thread panicked"),
+            },
+            Repr::Killed => f.write_str("green thread was killed"),
+            Repr::Spawn(e) => write!(f, "green thread could not start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The slot a green thread (or blocking job) puts its outcome into.
+pub(crate) struct Packet<T> {
+    inner: Mutex<PacketState<T>>,
+}
+
+struct PacketState<T> {
+    /// The outcome, once there is one and until `join` takes it.
+    result: Option<Result<T, JoinError>>,
+    /// Whether an outcome was ever set.
+    finished: bool,
+    /// The joiner waiting for it.
+    waiter: Option<Waker>,
+}
+
+impl<T> Packet<T> {
+    pub(crate) fn new() -> Arc<Packet<T>> {
+        Arc::new(Packet {
+            inner: Mutex::new(PacketState {
+                result: None,
+                finished: false,
+                waiter: None,
+            }),
+        })
+    }
+
+    /// Stores the outcome (the first one wins) and wakes the joiner.
+    pub(crate) fn complete(&self, result: Result<T, JoinError>) {
+        let waiter = {
+            let mut st = self.inner.lock();
+            if st.finished {
+                return;
+            }
+            st.finished = true;
+            st.result = Some(result);
+            st.waiter.take()
+        };
+        if let Some(w) = waiter {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.inner.lock().finished
+    }
+
+    /// Waits for the outcome and takes it.
+    pub(crate) fn wait(&self) -> Result<T, JoinError> {
+        loop {
+            {
+                let mut st = self.inner.lock();
+                if let Some(r) = st.result.take() {
+                    return r;
+                }
+                st.waiter = Some(current_waker());
+            }
+            park(WaitKind::Join, None);
+        }
+    }
+}
+
+/// Completes a packet as killed if the green thread's body is dropped
+/// without having run (killed before it started, or its runtime shut down).
+pub(crate) struct CompleteOnDrop<T> {
+    pub(crate) packet: Arc<Packet<T>>,
+}
+
+impl<T> Drop for CompleteOnDrop<T> {
+    fn drop(&mut self) {
+        self.packet.complete(Err(JoinError::killed()));
+    }
+}
+
+/// An owned permission to join a green thread (wait for it to end) or to
+/// kill it, as `std::thread::JoinHandle` and gevent's `Greenlet`.
+///
+/// Dropping the handle detaches the green thread: it keeps running.
+///
+/// ```
+/// let h = grove::spawn(|| 6 * 7);
+/// assert_eq!(h.join().unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    /// The green thread, for `kill` (None for a blocking job).
+    task: Option<TaskRef>,
+    /// Where its outcome goes.
+    packet: Arc<Packet<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: Option<TaskRef>, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle { task, packet }
+    }
+
+    /// Waits for the green thread to end and returns its value, or how it
+    /// ended otherwise. Suspends the calling green thread, or parks the
+    /// calling OS thread.
+    ///
+    /// ```
+    /// let h = grove::spawn(|| "done");
+    /// assert_eq!(h.join().unwrap(), "done");
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        self.packet.wait()
+    }
+
+    /// Kills the green thread: it unwinds at its current switch point (or
+    /// never starts, if it has not yet), running its destructors. Returns at
+    /// once; `join` waits for the end and reports
+    /// [`is_killed`](JoinError::is_killed).
+    ///
+    /// A green thread that runs without reaching a switch point (a busy loop
+    /// that never blocks or yields) is unwound only when it next reaches one.
+    /// A `spawn_blocking` job cannot be killed; `kill` does nothing to it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let h = grove::spawn(|| loop { grove::sleep(Duration::from_secs(1)) });
+    /// h.kill();
+    /// assert!(h.join().unwrap_err().is_killed());
+    /// ```
+    pub fn kill(&self) {
+        if let Some(t) = &self.task {
+            t.killed.store(true, std::sync::atomic::Ordering::Release);
+            t.wake();
+        }
+    }
+
+    /// Whether the green thread has ended (so `join` would not wait).
+    ///
+    /// ```
+    /// let h = grove::spawn(|| 1);
+    /// while !h.is_finished() { grove::yield_now(); }
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.packet.is_finished()
+    }
+
+    /// The green thread's id (as [`current().id()`](crate::current) reports
+    /// inside it); `None` for a `spawn_blocking` job.
+    ///
+    /// ```
+    /// let h = grove::spawn(|| grove::current().id());
+    /// let id = h.id().unwrap();
+    /// assert_eq!(h.join().unwrap(), id);
+    /// ```
+    pub fn id(&self) -> Option<u64> {
+        self.task.as_ref().map(|t| t.id)
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Joins every handle, in order, and returns their outcomes (gevent's
+/// `joinall`).
+///
+/// ```
+/// let hs: Vec<_> = (0..10).map(|i| grove::spawn(move || i * 2)).collect();
+/// let rs: Vec<Result<i32, grove::JoinError>> = grove::join_all(hs);
+/// assert_eq!(rs.into_iter().map(Result::unwrap).sum::<i32>(), 90);
+/// ```
+pub fn join_all<T, I>(handles: I) -> Vec<Result<T, JoinError>>
+where
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    handles.into_iter().map(JoinHandle::join).collect()
+}

@@ -1,0 +1,68 @@
+//! # grove-runtime
+//!
+//! Green threads for Rust in gevent's model: plain blocking-style code runs
+//! on cheap stackful coroutines that switch only at explicit points (I/O,
+//! sleep, waiting on a queue or lock, receiving a message), on a few worker
+//! threads that each own a mio event loop.
+//!
+//! Users depend on the `grove` facade crate, which re-exports this one at
+//! `grove::`.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let h = grove::spawn(|| { grove::sleep(Duration::from_millis(10)); 42 });
+//! assert_eq!(h.join().unwrap(), 42);
+//!
+//! let q = grove::sync::Queue::unbounded();
+//! let producer = grove::spawn({ let q = q.clone(); move || for i in 0..3 { q.put(i).unwrap() } });
+//! producer.join().unwrap();
+//! assert_eq!((q.get().unwrap(), q.get().unwrap(), q.get().unwrap()), (0, 1, 2));
+//! ```
+//!
+//! ## Architecture
+//!
+//! * [`task`](crate) — a green thread: a corosensei coroutine on a pooled,
+//!   guard-paged stack, plus an atomic state machine
+//!   (`SCHEDULED → RUNNING → PARKED → ...`) that makes wakes from any thread
+//!   race-free.
+//! * `worker` — one OS thread per worker. A green thread is pinned to the
+//!   worker that first resumes it; only not-yet-started ones are stolen
+//!   (crossbeam-deque), because a started stack may hold thread-bound data.
+//!   The worker's mio `Poll` is also where it sleeps, so cross-thread wakes,
+//!   I/O readiness and timers all arrive through one call.
+//! * `park` — the one switch point every blocking primitive goes through.
+//!   In a green thread it suspends; on a plain OS thread it parks the
+//!   thread. Every return from it checks for kill and expired timeouts,
+//!   which unwind the stack so destructors run.
+//! * `timer` — per-worker min-heap of deadlines.
+//! * `stack` — stack pool and the `vm.max_map_count` budget; `sys` — the
+//!   stack-overflow report.
+//! * [`sync`] — Event, AsyncResult, Queue, Semaphore, Mutex, Group, Pool.
+//! * [`greenlet`] — hand-switched greenlets on one thread.
+//!
+//! See `docs/architecture.md` in the repository for the reasoning.
+
+mod blocking;
+mod dump;
+mod join;
+mod park;
+mod reactor;
+mod runtime;
+mod spawn;
+mod stack;
+mod sys;
+mod task;
+mod time;
+mod timer;
+mod worker;
+
+pub mod greenlet;
+pub mod sync;
+
+pub use blocking::spawn_blocking;
+pub use dump::dump;
+pub use join::{join_all, JoinError, JoinHandle};
+pub use runtime::{Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE};
+pub use spawn::{current, spawn, spawn_local, Builder, GreenThread};
+pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed};

@@ -1,0 +1,367 @@
+//! Blocking, for both kinds of caller: the one switch point every grove
+//! primitive goes through.
+//!
+//! Every primitive that waits (join, sleep, queue get, lock, receive, socket
+//! I/O) is written once, as a loop around [`park`]:
+//!
+//! ```text
+//!   lock state ─► condition holds? ─yes─► take it, return
+//!        │ no
+//!        ▼
+//!   push current_waker() onto the wait list, unlock
+//!        │
+//!   park(kind, deadline)      ◄── may unwind: kill, or an expired timeout
+//!        │
+//!   lock state, forget our waker if still listed, loop
+//! ```
+//!
+//! * Inside a green thread, `park` suspends it; its [`Waker`] schedules it
+//!   again on its own worker (a plain push from that worker, a remote push
+//!   plus a mio wake from anywhere else).
+//! * On a plain OS thread (main, a test, a `spawn_blocking` thread, code
+//!   running inside a [`greenlet`](crate::greenlet)), `park` blocks the OS
+//!   thread on a parking_lot condition variable; its `Waker` signals that.
+//!
+//! `park` may return spuriously; callers re-check their condition. It never
+//! loses a wake: a wake that arrives before the park makes the park return
+//! at once (a token, as `std::thread::park` has).
+//!
+//! Every return from `park` (and from `yield_now`) is a *switch point*: it
+//! checks whether the green thread was killed or whether one of its
+//! `timeout` scopes has expired, and if so unwinds with a private payload
+//! that `JoinHandle::join` or `timeout` recognise. Wait-list entries live in
+//! the primitive (on the heap), never on the waiting stack.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::task::{Suspend, Task, TaskRef, TimeoutFrame};
+
+/// What a parked green thread waits on, as `dump()` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum WaitKind {
+    /// Not waiting.
+    Running = 0,
+    /// `sleep`.
+    Sleep,
+    /// `JoinHandle::join`.
+    Join,
+    /// `Event::wait`.
+    Event,
+    /// `AsyncResult::get`.
+    AsyncResult,
+    /// `Queue::get` / `Queue::put`.
+    Queue,
+    /// `Mutex::lock`.
+    Lock,
+    /// `Semaphore::acquire`.
+    Semaphore,
+    /// `Group::join` / `Pool::spawn`.
+    Group,
+    /// Socket readiness.
+    Io,
+    /// An actor's receive.
+    Receive,
+    /// A `spawn_blocking` job.
+    Blocking,
+    /// Anything else.
+    Other,
+}
+
+impl WaitKind {
+    /// The name `dump()` prints.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WaitKind::Running => "-",
+            WaitKind::Sleep => "sleep",
+            WaitKind::Join => "join",
+            WaitKind::Event => "event",
+            WaitKind::AsyncResult => "async-result",
+            WaitKind::Queue => "queue",
+            WaitKind::Lock => "lock",
+            WaitKind::Semaphore => "semaphore",
+            WaitKind::Group => "group",
+            WaitKind::Io => "io",
+            WaitKind::Receive => "receive",
+            WaitKind::Blocking => "blocking",
+            WaitKind::Other => "other",
+        }
+    }
+
+    /// The inverse of `as u8`.
+    pub(crate) fn from_u8(v: u8) -> WaitKind {
+        const ALL: [WaitKind; 13] = [
+            WaitKind::Running,
+            WaitKind::Sleep,
+            WaitKind::Join,
+            WaitKind::Event,
+            WaitKind::AsyncResult,
+            WaitKind::Queue,
+            WaitKind::Lock,
+            WaitKind::Semaphore,
+            WaitKind::Group,
+            WaitKind::Io,
+            WaitKind::Receive,
+            WaitKind::Blocking,
+            WaitKind::Other,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(WaitKind::Other)
+    }
+}
+
+/// Wakes one blocked context: a green thread or an OS thread.
+#[derive(Clone, Debug)]
+pub(crate) enum Waker {
+    /// A green thread.
+    Green(TaskRef),
+    /// A plain OS thread.
+    Os(Arc<OsParker>),
+}
+
+impl Waker {
+    /// Makes the context's current or next `park` return. Any thread.
+    pub(crate) fn wake(&self) {
+        match self {
+            Waker::Green(t) => t.wake(),
+            Waker::Os(p) => p.unpark(),
+        }
+    }
+
+    /// Whether both wake the same context.
+    #[allow(dead_code)]
+    pub(crate) fn same(&self, other: &Waker) -> bool {
+        match (self, other) {
+            (Waker::Green(a), Waker::Green(b)) => Arc::ptr_eq(a, b),
+            (Waker::Os(a), Waker::Os(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// The parker of a plain OS thread: a token, a lock and a condition variable.
+#[derive(Debug, Default)]
+pub(crate) struct OsParker {
+    /// The wake token.
+    notified: Mutex<bool>,
+    /// Signalled by `unpark`.
+    cv: Condvar,
+}
+
+impl OsParker {
+    fn park(&self, deadline: Option<Instant>) {
+        let mut notified = self.notified.lock();
+        if !*notified {
+            match deadline {
+                Some(d) => {
+                    self.cv.wait_until(&mut notified, d);
+                }
+                None => self.cv.wait(&mut notified),
+            }
+        }
+        *notified = false;
+    }
+
+    fn unpark(&self) {
+        *self.notified.lock() = true;
+        self.cv.notify_one();
+    }
+}
+
+thread_local! {
+    /// The green thread running on this OS thread, or null.
+    static CURRENT: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
+    /// This OS thread's parker, made on first use.
+    static OS_PARKER: Arc<OsParker> = Arc::new(OsParker::default());
+    /// Active `timeout` scopes of this OS thread (outside green threads).
+    static OS_TIMEOUTS: RefCell<Vec<TimeoutFrame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets the green thread running on this OS thread (the worker does this
+/// around each resume).
+#[inline]
+pub(crate) fn set_current(task: *const Task) {
+    CURRENT.with(|c| c.set(task));
+}
+
+/// The green thread running on this OS thread, as a raw pointer (null if
+/// none). Valid while the task runs: its worker holds a reference.
+#[inline]
+pub(crate) fn current_ptr() -> *const Task {
+    CURRENT.with(|c| c.get())
+}
+
+/// The green thread whose stack this code runs on, if any.
+///
+/// Code running inside a hand-switched [`greenlet`](crate::greenlet) is on
+/// another stack than its green thread's, so it counts as a plain thread.
+#[inline]
+pub(crate) fn current_task() -> Option<&'static Task> {
+    let p = current_ptr();
+    if p.is_null() || crate::greenlet::in_greenlet() {
+        None
+    } else {
+        // SAFETY: a non-null CURRENT is the task the worker is running right
+        // now on this thread; the worker holds a `TaskRef` to it until the
+        // resume returns, which is after any code of the task has finished
+        // using this reference (the reference never escapes a switch point:
+        // callers use it only between two suspensions). The 'static lifetime
+        // is a private convenience, never handed to users.
+        Some(unsafe { &*p })
+    }
+}
+
+/// Whether the caller runs inside a green thread.
+#[inline]
+pub(crate) fn in_green_thread() -> bool {
+    current_task().is_some()
+}
+
+/// A waker for the calling context.
+pub(crate) fn current_waker() -> Waker {
+    match current_task() {
+        // SAFETY: `current_task` points at a live task held by an Arc (the
+        // worker's `TaskRef`); incrementing its strong count is sound.
+        Some(t) => Waker::Green(unsafe { clone_task_ref(t) }),
+        None => Waker::Os(OS_PARKER.with(Arc::clone)),
+    }
+}
+
+/// Makes a new `TaskRef` from a reference to a task known to live in an Arc.
+///
+/// # Safety
+///
+/// `t` must point into a live `Arc<Task>`.
+pub(crate) unsafe fn clone_task_ref(t: &Task) -> TaskRef {
+    let p = t as *const Task;
+    // SAFETY: `p` came from `Arc::as_ptr` of a live Arc (the caller's
+    // obligation), so bumping the count and rebuilding an Arc is sound.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
+    }
+}
+
+/// Suspends the calling green thread (or parks the calling OS thread) until
+/// woken or until `deadline`, then checks for kill and expired timeouts.
+///
+/// May return spuriously. May unwind (kill, timeout).
+pub(crate) fn park(kind: WaitKind, deadline: Option<Instant>) {
+    // A kill or timeout that was caught and ignored strikes again here,
+    // before the context goes to sleep with nobody left to wake it.
+    check_interrupts();
+    match current_task() {
+        Some(task) => park_green(task, kind, deadline),
+        None => {
+            let d = OS_TIMEOUTS.with(|t| earliest(deadline, &t.borrow()));
+            OS_PARKER.with(|p| p.park(d));
+        }
+    }
+    check_interrupts();
+}
+
+fn earliest(deadline: Option<Instant>, frames: &[TimeoutFrame]) -> Option<Instant> {
+    frames.iter().map(|f| f.deadline).chain(deadline).min()
+}
+
+fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
+    // SAFETY: we are the task, on its owning worker, between switch points;
+    // the reference is dropped before the suspension.
+    let (yielder, effective) = unsafe {
+        let local = task.local();
+        (local.yielder, earliest(deadline, &local.timeouts))
+    };
+    task.wait_kind.store(kind as u8, Ordering::Relaxed);
+    if let Some(d) = effective {
+        let gen = task.park_gen.load(Ordering::Relaxed) + 1;
+        task.park_gen.store(gen, Ordering::Relaxed);
+        // SAFETY: as in `current_waker`.
+        crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen);
+    }
+    // SAFETY: `yielder` was set by the coroutine's root for this task and
+    // lives at the base of its stack for as long as the coroutine exists; we
+    // are running on that coroutine (current_task excludes greenlet stacks).
+    unsafe { (*yielder).suspend(Suspend::Park) };
+    task.wait_kind
+        .store(WaitKind::Running as u8, Ordering::Relaxed);
+    if effective.is_some() {
+        // Invalidate the timer if it has not fired yet.
+        task.park_gen
+            .store(task.park_gen.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        crate::worker::timer_done();
+    }
+}
+
+/// `gevent.sleep(0)`: lets every other ready green thread run once, then
+/// continues. On a plain OS thread it is `std::thread::yield_now`.
+pub(crate) fn yield_now() {
+    check_interrupts();
+    match current_task() {
+        Some(task) => {
+            // SAFETY: as in `park_green`.
+            let yielder = unsafe { task.local().yielder };
+            // SAFETY: as in `park_green`.
+            unsafe { (*yielder).suspend(Suspend::Yield) };
+        }
+        None => std::thread::yield_now(),
+    }
+    check_interrupts();
+}
+
+/// The payload that unwinds a killed green thread.
+#[derive(Debug)]
+pub(crate) struct KillPayload;
+
+/// The payload that unwinds a green thread out of an expired `timeout`.
+#[derive(Debug)]
+pub(crate) struct ElapsedPayload(pub(crate) u64);
+
+/// The switch-point check: unwinds if killed or if a timeout scope expired.
+///
+/// Does nothing while the thread is already unwinding (a destructor that
+/// blocks during an unwind must not start a second one, which would abort).
+pub(crate) fn check_interrupts() {
+    if std::thread::panicking() {
+        return;
+    }
+    match current_task() {
+        Some(task) => {
+            if task.killed.load(Ordering::Relaxed) {
+                std::panic::resume_unwind(Box::new(KillPayload));
+            }
+            // SAFETY: as in `park_green`; the borrow ends before unwinding.
+            let expired = unsafe { expired_frame(&task.local().timeouts) };
+            if let Some(id) = expired {
+                std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
+            }
+        }
+        None => {
+            let expired = OS_TIMEOUTS.with(|t| expired_frame(&t.borrow()));
+            if let Some(id) = expired {
+                std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
+            }
+        }
+    }
+}
+
+/// The outermost expired scope, if any.
+fn expired_frame(frames: &[TimeoutFrame]) -> Option<u64> {
+    if frames.is_empty() {
+        return None;
+    }
+    let now = Instant::now();
+    frames.iter().find(|f| f.deadline <= now).map(|f| f.id)
+}
+
+/// Runs `f` with the calling context's timeout frames.
+pub(crate) fn with_timeouts<R>(f: impl FnOnce(&mut Vec<TimeoutFrame>) -> R) -> R {
+    match current_task() {
+        // SAFETY: as in `park_green`; `f` does not switch.
+        Some(task) => f(unsafe { &mut task.local().timeouts }),
+        None => OS_TIMEOUTS.with(|t| f(&mut t.borrow_mut())),
+    }
+}

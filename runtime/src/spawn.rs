@@ -1,0 +1,286 @@
+//! Starting green threads: the free functions, [`Builder`], and the identity
+//! of the running one ([`current`]).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::join::{CompleteOnDrop, JoinError, JoinHandle, Packet};
+use crate::runtime::{current_shared, Shared};
+use crate::stack::{normalize_size, StackBudget};
+use crate::task::{Entry, Task, NO_OWNER};
+
+/// Spawns a green thread running `f` and returns a handle to join or kill it
+/// (gevent's `spawn`).
+///
+/// Inside a green thread it uses that green thread's runtime; elsewhere the
+/// default runtime, started on first use.
+///
+/// # Panics
+///
+/// If no stack can be made because the process reached the kernel's limit
+/// on memory mappings (`vm.max_map_count`); the message says how to raise
+/// it. [`Builder::spawn`] returns that as an error instead.
+///
+/// ```
+/// use std::time::Duration;
+/// let h = grove::spawn(|| { grove::sleep(Duration::from_millis(10)); 42 });
+/// assert_eq!(h.join().unwrap(), 42);
+/// ```
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_in(&current_shared(), None, None, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Spawns a green thread for a closure that is not `Send`; it runs on the
+/// calling worker, where it stays.
+///
+/// # Panics
+///
+/// When called outside a green thread (there is no worker to pin it to).
+///
+/// ```
+/// use std::rc::Rc;
+/// let n = grove::spawn(|| {
+///     let shared = Rc::new(5);
+///     let h = grove::spawn_local({ let s = shared.clone(); move || *s * 2 });
+///     h.join().unwrap()
+/// }).join().unwrap();
+/// assert_eq!(n, 10);
+/// ```
+pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    let w = crate::worker::current()
+        .filter(|_| crate::park::in_green_thread())
+        .expect("grove::spawn_local must be called from inside a green thread");
+    let shared = w.shared.clone();
+    let stack = shared.config.stack_size;
+    let (task, handle) = make_task(shared, None, stack, f, w.index);
+    crate::worker::schedule_new(task);
+    handle
+}
+
+/// Builds the task and its handle.
+fn make_task<F, T>(
+    shared: Arc<Shared>,
+    name: Option<Box<str>>,
+    stack_size: usize,
+    f: F,
+    owner: usize,
+) -> (Arc<Task>, JoinHandle<T>)
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    let packet = Packet::new();
+    let guard = CompleteOnDrop {
+        packet: packet.clone(),
+    };
+    let entry: Entry = Box::new(move |start_error: Option<std::io::Error>| {
+        let result = match start_error {
+            Some(e) => Err(JoinError::spawn_failed(e)),
+            None => catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_payload),
+        };
+        guard.packet.complete(result);
+    });
+    let task = Task::new(shared, name, stack_size, entry, owner);
+    let handle = JoinHandle::new(Some(task.clone()), packet);
+    (task, handle)
+}
+
+/// Spawns on a given runtime (the engine behind every spawn function).
+pub(crate) fn spawn_in<F, T>(
+    shared: &Arc<Shared>,
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+    f: F,
+) -> std::io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    StackBudget::get().check()?;
+    if shared.shutdown.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(std::io::Error::other("grove: the runtime is shut down"));
+    }
+    let stack = stack_size.unwrap_or(shared.config.stack_size);
+    let (task, handle) = make_task(shared.clone(), name, stack, f, NO_OWNER);
+    crate::worker::schedule_new(task);
+    Ok(handle)
+}
+
+/// Configures a green thread before spawning it, as `std::thread::Builder`.
+///
+/// ```
+/// let h = grove::Builder::new()
+///     .name("worker-1")
+///     .stack_size(64 * 1024)
+///     .spawn(|| grove::current().name().map(str::to_owned))
+///     .unwrap();
+/// assert_eq!(h.join().unwrap().as_deref(), Some("worker-1"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the runtime's default stack size.
+    ///
+    /// ```
+    /// let h = grove::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the green thread (shown by [`current`], `dump()`, the watchdog
+    /// and the stack-overflow report).
+    ///
+    /// ```
+    /// let h = grove::Builder::new().name("db").spawn(|| ()).unwrap();
+    /// # h.join().unwrap();
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Its stack size in bytes, rounded up to whole pages (at least 16 KiB);
+    /// a guard page is added below it.
+    ///
+    /// ```
+    /// let h = grove::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
+    /// # h.join().unwrap();
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(normalize_size(bytes));
+        self
+    }
+
+    /// Spawns the green thread.
+    ///
+    /// Fails with [`ErrorKind::OutOfMemory`](std::io::ErrorKind::OutOfMemory)
+    /// when the process has as many green-thread stacks as the kernel's
+    /// `vm.max_map_count` allows (each guard-paged stack takes two mappings);
+    /// the message names the limit and how to raise it.
+    ///
+    /// ```
+    /// let h = grove::Builder::new().spawn(|| 3)?;
+    /// assert_eq!(h.join().unwrap(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_in(
+            &current_shared(),
+            self.name.map(String::into_boxed_str),
+            self.stack_size,
+            f,
+        )
+    }
+}
+
+/// The identity of the running green thread (or plain OS thread), as
+/// returned by [`current`].
+pub struct GreenThread {
+    id: u64,
+    task: Option<Arc<Task>>,
+    os_name: Option<String>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl GreenThread {
+    /// A process-unique id. Green threads and plain threads share one
+    /// numbering, so ids never collide.
+    ///
+    /// ```
+    /// let a = grove::spawn(|| grove::current().id()).join().unwrap();
+    /// let b = grove::spawn(|| grove::current().id()).join().unwrap();
+    /// assert_ne!(a, b);
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The name given with [`Builder::name`] (for a plain OS thread: its
+    /// std thread name).
+    ///
+    /// ```
+    /// let n = grove::Builder::new().name("w").spawn(|| grove::current().name().map(str::to_owned));
+    /// assert_eq!(n.unwrap().join().unwrap().as_deref(), Some("w"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        match &self.task {
+            Some(t) => t.name.as_deref(),
+            None => self.os_name.as_deref(),
+        }
+    }
+
+    /// Whether this is a green thread (rather than a plain OS thread).
+    ///
+    /// ```
+    /// assert!(!grove::current().is_green());
+    /// assert!(grove::spawn(|| grove::current().is_green()).join().unwrap());
+    /// ```
+    pub fn is_green(&self) -> bool {
+        self.task.is_some()
+    }
+}
+
+impl fmt::Debug for GreenThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GreenThread")
+            .field("id", &self.id)
+            .field("name", &self.name())
+            .field("green", &self.is_green())
+            .finish()
+    }
+}
+
+/// The running green thread's identity (gevent's `getcurrent`); on a plain
+/// OS thread, that thread's.
+///
+/// ```
+/// let h = grove::Builder::new().name("me").spawn(|| {
+///     let me = grove::current();
+///     (me.id(), me.name().map(str::to_owned))
+/// }).unwrap();
+/// let (id, name) = h.join().unwrap();
+/// assert!(id > 0);
+/// assert_eq!(name.as_deref(), Some("me"));
+/// ```
+pub fn current() -> GreenThread {
+    match crate::park::current_task() {
+        Some(t) => GreenThread {
+            id: t.id,
+            // SAFETY: `current_task` returns a task held by an Arc.
+            task: Some(unsafe { crate::park::clone_task_ref(t) }),
+            os_name: None,
+            _not_send: PhantomData,
+        },
+        None => {
+            thread_local! {
+                static OS_ID: u64 = crate::task::next_id();
+            }
+            GreenThread {
+                id: OS_ID.with(|id| *id),
+                task: None,
+                os_name: std::thread::current().name().map(str::to_owned),
+                _not_send: PhantomData,
+            }
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! A worker: one OS thread that runs green threads, owns their stacks, its
+//! timers and a mio `Poll` that is also where it sleeps.
+//!
+//! # Queues
+//!
+//! ```text
+//!                 spawn from this worker          spawn from elsewhere
+//!                          │                              │
+//!                          ▼                              ▼
+//!   ┌─────────────── new: deque::Worker ◄─ steal ─ shared Injector
+//!   │  (not-yet-started tasks; other workers may steal them)
+//!   │
+//!   │  ready: VecDeque (started tasks, pinned here)  ◄── remote: Mutex<Vec>
+//!   │           ▲                                         ▲
+//!   │           │ wake from this thread                   │ wake from any other
+//!   ▼           │                                         │ thread (+ mio Waker
+//!  run ─────────┴─────────────────────────────────────────┘  if it sleeps)
+//! ```
+//!
+//! A started green thread never changes worker (see `DESIGN.md`): its stack
+//! may hold thread-bound data. Only not-yet-started ones (a `Send` closure)
+//! are stolen, which balances load where it is cheap to, at spawn.
+//!
+//! # Sleeping without losing wakes
+//!
+//! A worker with nothing to run sets `sleeping`, re-checks its remote queue
+//! and the shared queues, and only then blocks in `Poll::poll` until the next
+//! timer. A remote waker pushes first and then reads `sleeping`; both sides
+//! use `SeqCst`, so at least one of them sees the other (the Dekker pattern):
+//! either the worker finds the task, or the waker writes to the mio `Waker`.
+//!
+//! # Each turn of the loop
+//!
+//! 1. take tasks woken from other threads (if any were pushed);
+//! 2. fire due timers (if any are pending);
+//! 3. every 61 turns, poll I/O without blocking and look at the global
+//!    queue first, so neither starves behind a busy run queue;
+//! 4. run one task: ready first, then new, then stolen;
+//! 5. with nothing to run: sleep in `poll`.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, CoroutineResult};
+use crossbeam_deque::{Steal, Worker as Deque};
+use parking_lot::Mutex;
+use slab::Slab;
+
+use crate::park::{self, clone_task_ref};
+use crate::runtime::Shared;
+use crate::stack::{guard_range, StackPool};
+use crate::task::{Suspend, Task, TaskRef, DONE, NOTIFIED, NO_OWNER, PARKED, RUNNING, SCHEDULED};
+
+/// The mio token of the worker's waker.
+pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+/// What other threads share with one worker.
+#[derive(Debug)]
+pub(crate) struct WorkerShared {
+    /// Started tasks woken from other threads, waiting to be moved to `ready`.
+    remote: Mutex<Vec<TaskRef>>,
+    /// Whether `remote` may be non-empty (saves the lock when it is not).
+    remote_pending: AtomicBool,
+    /// Set while the worker sleeps (or is about to) in `poll`.
+    sleeping: AtomicBool,
+    /// Set when someone has already written to `waker` for this sleep.
+    wake_pending: AtomicBool,
+    /// Interrupts the worker's `poll`.
+    waker: mio::Waker,
+    /// Started, unfinished tasks of this worker, for `dump()`.
+    pub(crate) live: Mutex<Slab<TaskRef>>,
+    /// Id of the task running now (0: none), for the watchdog.
+    pub(crate) running_id: AtomicU64,
+    /// When it was resumed, in ns since the runtime started (watchdog only).
+    pub(crate) running_since: AtomicU64,
+}
+
+impl WorkerShared {
+    pub(crate) fn new(poll: &mio::Poll) -> std::io::Result<WorkerShared> {
+        Ok(WorkerShared {
+            remote: Mutex::new(Vec::new()),
+            remote_pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+            wake_pending: AtomicBool::new(false),
+            waker: mio::Waker::new(poll.registry(), WAKE_TOKEN)?,
+            live: Mutex::new(Slab::new()),
+            running_id: AtomicU64::new(0),
+            running_since: AtomicU64::new(0),
+        })
+    }
+
+    /// Queues a started task woken from another thread.
+    fn push_remote(&self, task: TaskRef) {
+        self.remote.lock().push(task);
+        self.remote_pending.store(true, Ordering::SeqCst);
+        self.unpark();
+    }
+
+    /// Whether the worker sleeps (or is about to) in `poll`.
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the worker if it sleeps.
+    pub(crate) fn unpark(&self) {
+        if self.sleeping.load(Ordering::SeqCst) && !self.wake_pending.swap(true, Ordering::SeqCst) {
+            if let Err(e) = self.waker.wake() {
+                tracing::error!("grove: cannot wake a worker: {e}");
+            }
+        }
+    }
+}
+
+/// The state a worker thread owns.
+pub(crate) struct Worker {
+    /// Its index in `Shared::workers`.
+    pub(crate) index: usize,
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+    /// Started tasks ready to run (pinned here).
+    ready: UnsafeCell<VecDeque<TaskRef>>,
+    /// Not-yet-started tasks (stealable).
+    new: Deque<TaskRef>,
+    /// Timers of the tasks it runs.
+    timers: UnsafeCell<crate::timer::TimerHeap>,
+    /// Stacks for reuse.
+    stacks: UnsafeCell<StackPool>,
+    /// The event loop.
+    poll: RefCell<mio::Poll>,
+    /// Turn counter.
+    tick: Cell<u32>,
+}
+
+thread_local! {
+    /// The worker running on this OS thread, or null.
+    static WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The worker of this thread, if this is a worker thread.
+#[inline]
+pub(crate) fn current() -> Option<&'static Worker> {
+    let p = WORKER.with(|w| w.get());
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: WORKER is set by `Worker::run` to a worker that lives on
+        // that function's stack frame for as long as it runs, and reset before
+        // it returns; only code called from that frame on this thread sees it.
+        Some(unsafe { &*p })
+    }
+}
+
+/// The worker of this thread if it belongs to `shared`'s runtime.
+#[inline]
+fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
+    current().filter(|w| Arc::ptr_eq(&w.shared, shared))
+}
+
+/// Schedules a started task that was just moved `PARKED → SCHEDULED`.
+pub(crate) fn schedule_started(task: TaskRef, owner: usize) {
+    match current_of(&task.shared) {
+        Some(w) if w.index == owner => w.push_ready(task),
+        _ => {
+            let shared = task.shared.clone();
+            shared.workers[owner].push_remote(task);
+        }
+    }
+}
+
+/// Queues a new task: on this worker if called from one of its runtime's
+/// workers, else on the global injector.
+pub(crate) fn schedule_new(task: TaskRef) {
+    let owner = task.owner.load(Ordering::Relaxed);
+    if owner != NO_OWNER {
+        // spawn_local: pinned from the start.
+        schedule_started(task, owner);
+        return;
+    }
+    match current_of(&task.shared) {
+        Some(w) => {
+            w.new.push(task);
+            w.shared.notify_idle_worker();
+        }
+        None => {
+            let shared = task.shared.clone();
+            shared.injector.push(task);
+            shared.notify_idle_worker();
+        }
+    }
+}
+
+/// Arms a timer on the current worker (the caller is a green thread on it).
+pub(crate) fn arm_timer(deadline: Instant, task: TaskRef, gen: u64) {
+    if let Some(w) = current() {
+        // SAFETY: only this worker's thread touches its timers, and no other
+        // reference to them is live (timer code never calls back into here).
+        unsafe { (*w.timers.get()).arm(deadline, task, gen) };
+    }
+}
+
+/// Notes that a park with a timer returned.
+pub(crate) fn timer_done() {
+    if let Some(w) = current() {
+        // SAFETY: as in `arm_timer`.
+        unsafe { (*w.timers.get()).done() };
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(
+        index: usize,
+        shared: Arc<Shared>,
+        poll: mio::Poll,
+        new: Deque<TaskRef>,
+    ) -> Worker {
+        let stack_size = shared.config.stack_size;
+        Worker {
+            index,
+            shared,
+            ready: UnsafeCell::new(VecDeque::new()),
+            new,
+            timers: UnsafeCell::new(Default::default()),
+            stacks: UnsafeCell::new(StackPool::new(stack_size)),
+            poll: RefCell::new(poll),
+            tick: Cell::new(0),
+        }
+    }
+
+    fn my_shared(&self) -> &WorkerShared {
+        &self.shared.workers[self.index]
+    }
+
+    #[inline]
+    fn push_ready(&self, task: TaskRef) {
+        // SAFETY: `ready` is only touched on this worker's thread, and never
+        // while another borrow of it is live (pushes and pops are leaf calls).
+        unsafe { (*self.ready.get()).push_back(task) };
+    }
+
+    #[inline]
+    fn pop_ready(&self) -> Option<TaskRef> {
+        // SAFETY: as in `push_ready`.
+        unsafe { (*self.ready.get()).pop_front() }
+    }
+
+    /// The worker loop; returns at shutdown.
+    pub(crate) fn run(self) {
+        crate::sys::overflow::install_on_thread();
+        WORKER.with(|w| w.set(&self as *const Worker));
+        let mut events = mio::Events::with_capacity(1024);
+        while !self.shared.shutdown.load(Ordering::Acquire) {
+            self.turn(&mut events);
+        }
+        self.shut_down();
+        WORKER.with(|w| w.set(std::ptr::null()));
+    }
+
+    fn turn(&self, events: &mut mio::Events) {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        let ws = self.my_shared();
+        if ws.remote_pending.load(Ordering::Acquire) {
+            self.drain_remote();
+        }
+        // SAFETY: as in `arm_timer`.
+        let timers = unsafe { &mut *self.timers.get() };
+        if !timers.is_empty() {
+            timers.fire(Instant::now());
+        }
+        let task = if tick % 61 == 0 {
+            self.poll_io(events, Some(Duration::ZERO));
+            self.steal_global().or_else(|| self.next_task())
+        } else {
+            self.next_task()
+        };
+        match task {
+            Some(t) => self.run_task(t),
+            None => self.sleep(events),
+        }
+    }
+
+    fn drain_remote(&self) {
+        let ws = self.my_shared();
+        ws.remote_pending.store(false, Ordering::SeqCst);
+        let batch = std::mem::take(&mut *ws.remote.lock());
+        for t in batch {
+            self.push_ready(t);
+        }
+    }
+
+    fn next_task(&self) -> Option<TaskRef> {
+        self.pop_ready()
+            .or_else(|| self.new.pop())
+            .or_else(|| self.steal_global())
+            .or_else(|| self.steal_siblings())
+    }
+
+    fn steal_global(&self) -> Option<TaskRef> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.new) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn steal_siblings(&self) -> Option<TaskRef> {
+        let n = self.shared.stealers.len();
+        for k in 1..n {
+            let victim = (self.index + k) % n;
+            loop {
+                match self.shared.stealers[victim].steal_batch_and_pop(&self.new) {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        None
+    }
+
+    /// Sleeps in `poll` until a wake, I/O or the next timer.
+    fn sleep(&self, events: &mut mio::Events) {
+        let ws = self.my_shared();
+        ws.sleeping.store(true, Ordering::SeqCst);
+        self.shared.idle.fetch_add(1, Ordering::SeqCst);
+        let work_arrived = ws.remote_pending.load(Ordering::SeqCst)
+            || !self.shared.injector.is_empty()
+            || self.shared.stealers.iter().any(|s| !s.is_empty())
+            || self.shared.shutdown.load(Ordering::SeqCst);
+        if !work_arrived {
+            // SAFETY: as in `arm_timer`.
+            let next = unsafe { (*self.timers.get()).next_deadline() };
+            let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
+            self.poll_io(events, timeout);
+        }
+        self.shared.idle.fetch_sub(1, Ordering::SeqCst);
+        ws.sleeping.store(false, Ordering::SeqCst);
+        ws.wake_pending.store(false, Ordering::SeqCst);
+    }
+
+    fn poll_io(&self, events: &mut mio::Events, timeout: Option<Duration>) {
+        let mut poll = self.poll.borrow_mut();
+        match poll.poll(events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
+            Err(e) => {
+                tracing::error!("grove: worker {} poll failed: {e}", self.index);
+                return;
+            }
+        }
+        drop(poll);
+        for ev in events.iter() {
+            if ev.token() != WAKE_TOKEN {
+                crate::reactor::dispatch(ev);
+            }
+        }
+    }
+
+    /// Resumes a task once and files it according to how it suspended.
+    fn run_task(&self, task: TaskRef) {
+        // SAFETY: we dequeued the task, so we are its (new or fixed) owner and
+        // the only one touching its local part; the borrow ends before resume.
+        let local = unsafe { task.local() };
+        if local.coroutine.is_none() {
+            let Some(entry) = local.entry.take() else {
+                return;
+            };
+            if task.killed.load(Ordering::Acquire) {
+                // Killed before it started: it never runs.
+                task.state.store(DONE, Ordering::Release);
+                drop(entry);
+                return;
+            }
+            // SAFETY: as above.
+            let stacks = unsafe { &mut *self.stacks.get() };
+            let stack = match stacks.take(task.stack_size) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("grove: green thread {} could not start: {e}", task.id);
+                    task.state.store(DONE, Ordering::Release);
+                    entry(Some(e));
+                    return;
+                }
+            };
+            let (lo, hi) = guard_range(&stack);
+            task.guard[0].store(lo, Ordering::Relaxed);
+            task.guard[1].store(hi, Ordering::Relaxed);
+            task.owner.store(self.index, Ordering::Release);
+            let tp = Arc::as_ptr(&task);
+            local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
+                // SAFETY: `tp` is the task being resumed; its worker holds a
+                // TaskRef across every resume, and this runs inside one.
+                unsafe { (*tp).local().yielder = y as *const _ };
+                entry(None);
+            }));
+            local.live_key = Some(self.my_shared().live.lock().insert(task.clone()));
+        }
+        task.state.store(RUNNING, Ordering::Release);
+        park::set_current(Arc::as_ptr(&task));
+        let ws = self.my_shared();
+        let watch = self.shared.config.max_blocking_time.is_some();
+        if watch {
+            ws.running_since
+                .store(self.shared.nanos_since_start(), Ordering::Relaxed);
+            ws.running_id.store(task.id, Ordering::Relaxed);
+        }
+        // SAFETY: as above; nothing else borrows `local` during the resume
+        // except the task itself, through `current_task`, on this thread.
+        let co = unsafe { task.local().coroutine.as_mut() }.expect("started task has a coroutine");
+        let result = co.resume(());
+        if watch {
+            ws.running_id.store(0, Ordering::Relaxed);
+        }
+        park::set_current(std::ptr::null());
+        match result {
+            CoroutineResult::Yield(Suspend::Park) => {
+                if task
+                    .state
+                    .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    // Woken while it was still running: run it again later.
+                    task.state.store(SCHEDULED, Ordering::Release);
+                    self.push_ready(task);
+                }
+            }
+            CoroutineResult::Yield(Suspend::Yield) => {
+                task.state.store(SCHEDULED, Ordering::Release);
+                self.push_ready(task);
+            }
+            CoroutineResult::Return(()) => self.finish(task),
+        }
+    }
+
+    /// Releases a finished task's coroutine, stack and table slot.
+    fn finish(&self, task: TaskRef) {
+        task.state.store(DONE, Ordering::Release);
+        // SAFETY: as in `run_task`.
+        let local = unsafe { task.local() };
+        if let Some(co) = local.coroutine.take() {
+            // SAFETY: only this thread touches its pool.
+            unsafe { (*self.stacks.get()).give(co.into_stack()) };
+        }
+        if let Some(key) = local.live_key.take() {
+            self.my_shared().live.lock().try_remove(key);
+        }
+    }
+
+    /// Shutdown: kill every task this worker owns and run them until they
+    /// have unwound; drop what never started.
+    fn shut_down(&self) {
+        let mut events = mio::Events::with_capacity(64);
+        // Unstarted tasks: drop their bodies (their joiners see "killed").
+        while let Some(t) = self.new.pop() {
+            self.drop_unstarted(t);
+        }
+        let started: Vec<TaskRef> = self
+            .my_shared()
+            .live
+            .lock()
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect();
+        for t in &started {
+            t.killed.store(true, Ordering::Release);
+            t.wake();
+        }
+        // Run until every started task has unwound. A task that never reaches
+        // a switch point again would keep us here; that is documented on
+        // `Runtime` (drop) as the one way to hang a shutdown.
+        let deadline = Instant::now() + self.shared.config.shutdown_grace;
+        loop {
+            self.drain_remote();
+            // SAFETY: as in `arm_timer`.
+            unsafe { (*self.timers.get()).fire(Instant::now()) };
+            if let Some(t) = self.pop_ready() {
+                if t.local_started() || t.state.load(Ordering::Acquire) != DONE {
+                    self.run_task(t);
+                }
+                continue;
+            }
+            if self.my_shared().live.lock().is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            self.poll_io(&mut events, Some(Duration::from_millis(10)));
+        }
+        // Whatever is left is leaked rather than dropped here: dropping a
+        // suspended coroutine would force-unwind it with a payload our root
+        // catch could swallow. Its memory goes with the process.
+        let left: Vec<TaskRef> = self.my_shared().live.lock().drain().collect();
+        for t in left {
+            // SAFETY: as in `run_task`.
+            if let Some(co) = unsafe { t.local() }.coroutine.take() {
+                std::mem::forget(co);
+            }
+        }
+        while let Some(t) = self.pop_ready() {
+            self.drop_unstarted(t);
+        }
+        // SAFETY: as in `arm_timer`.
+        unsafe { (*self.timers.get()).clear() };
+    }
+
+    fn drop_unstarted(&self, t: TaskRef) {
+        // SAFETY: the task is dequeued by this worker; see `run_task`.
+        let local = unsafe { t.local() };
+        if local.coroutine.is_none() {
+            t.state.store(DONE, Ordering::Release);
+            drop(local.entry.take());
+        }
+    }
+}
+
+impl Task {
+    /// Whether its coroutine exists (owner thread only).
+    fn local_started(&self) -> bool {
+        // SAFETY: called by the owning worker only.
+        unsafe { self.local().coroutine.is_some() }
+    }
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// Keeps `clone_task_ref` reachable for the reactor.
+#[allow(dead_code)]
+pub(crate) fn current_task_ref() -> Option<TaskRef> {
+    // SAFETY: `current_task` returns a task held by an Arc.
+    park::current_task().map(|t| unsafe { clone_task_ref(t) })
+}
+
+#[allow(dead_code)]
+const _STATES: [u8; 4] = [SCHEDULED, NOTIFIED, PARKED, RUNNING];
