@@ -142,7 +142,7 @@ impl PoolInner {
 /// If the runtime is shut down or no thread can be started at all.
 ///
 /// ```
-/// let n = grove::spawn_blocking(|| 6 * 7).join().unwrap();
+/// let n = grove_runtime::spawn_blocking(|| 6 * 7).join().unwrap();
 /// assert_eq!(n, 42);
 /// ```
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>

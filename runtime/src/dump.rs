@@ -14,10 +14,10 @@ use crate::runtime::{current_shared, Shared};
 /// waits on, plus the number not yet started.
 ///
 /// ```
-/// let h = grove::Builder::new().name("sleeper")
-///     .spawn(|| grove::sleep(std::time::Duration::from_secs(60))).unwrap();
-/// while !grove::dump().contains("sleeper") { grove::yield_now(); }
-/// let report = grove::dump();
+/// let h = grove_runtime::Builder::new().name("sleeper")
+///     .spawn(|| grove_runtime::sleep(std::time::Duration::from_secs(60))).unwrap();
+/// while !grove_runtime::dump().contains("sleeper") { grove_runtime::yield_now(); }
+/// let report = grove_runtime::dump();
 /// assert!(report.contains("sleep"));
 /// h.kill();
 /// # let _ = h.join();

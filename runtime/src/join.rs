@@ -13,7 +13,7 @@ use crate::task::TaskRef;
 /// How a green thread ended, when it did not return a value.
 ///
 /// ```
-/// let err = grove::spawn(|| panic!("boom")).join().unwrap_err();
+/// let err = grove_runtime::spawn(|| panic!("boom")).join().unwrap_err();
 /// assert!(err.is_panic());
 /// assert_eq!(err.panic_message(), Some("boom"));
 /// ```
@@ -54,7 +54,7 @@ impl JoinError {
     /// Whether the green thread panicked.
     ///
     /// ```
-    /// assert!(grove::spawn(|| panic!("x")).join().unwrap_err().is_panic());
+    /// assert!(grove_runtime::spawn(|| panic!("x")).join().unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
@@ -63,7 +63,7 @@ impl JoinError {
     /// Whether the green thread was killed before it finished.
     ///
     /// ```
-    /// let h = grove::spawn(|| grove::sleep(std::time::Duration::from_secs(60)));
+    /// let h = grove_runtime::spawn(|| grove_runtime::sleep(std::time::Duration::from_secs(60)));
     /// h.kill();
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
@@ -74,7 +74,7 @@ impl JoinError {
     /// The panic message, if it panicked with a string (as `panic!` does).
     ///
     /// ```
-    /// let e = grove::spawn(|| panic!("disk {} full", 3)).join().unwrap_err();
+    /// let e = grove_runtime::spawn(|| panic!("disk {} full", 3)).join().unwrap_err();
     /// assert_eq!(e.panic_message(), Some("disk 3 full"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
@@ -92,7 +92,7 @@ impl JoinError {
     /// Returns `Err(self)` if the green thread did not panic.
     ///
     /// ```
-    /// let e = grove::spawn(|| panic!("again")).join().unwrap_err();
+    /// let e = grove_runtime::spawn(|| panic!("again")).join().unwrap_err();
     /// let payload = e.into_panic().ok().unwrap();
     /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"again"));
     /// ```
@@ -219,7 +219,7 @@ impl<T> Drop for CompleteOnDrop<T> {
 /// Dropping the handle detaches the green thread: it keeps running.
 ///
 /// ```
-/// let h = grove::spawn(|| 6 * 7);
+/// let h = grove_runtime::spawn(|| 6 * 7);
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
@@ -239,7 +239,7 @@ impl<T> JoinHandle<T> {
     /// calling OS thread.
     ///
     /// ```
-    /// let h = grove::spawn(|| "done");
+    /// let h = grove_runtime::spawn(|| "done");
     /// assert_eq!(h.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
@@ -257,7 +257,7 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let h = grove::spawn(|| loop { grove::sleep(Duration::from_secs(1)) });
+    /// let h = grove_runtime::spawn(|| loop { grove_runtime::sleep(Duration::from_secs(1)) });
     /// h.kill();
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
@@ -271,8 +271,8 @@ impl<T> JoinHandle<T> {
     /// Whether the green thread has ended (so `join` would not wait).
     ///
     /// ```
-    /// let h = grove::spawn(|| 1);
-    /// while !h.is_finished() { grove::yield_now(); }
+    /// let h = grove_runtime::spawn(|| 1);
+    /// while !h.is_finished() { grove_runtime::yield_now(); }
     /// assert_eq!(h.join().unwrap(), 1);
     /// ```
     pub fn is_finished(&self) -> bool {
@@ -283,7 +283,7 @@ impl<T> JoinHandle<T> {
     /// inside it); `None` for a `spawn_blocking` job.
     ///
     /// ```
-    /// let h = grove::spawn(|| grove::current().id());
+    /// let h = grove_runtime::spawn(|| grove_runtime::current().id());
     /// let id = h.id().unwrap();
     /// assert_eq!(h.join().unwrap(), id);
     /// ```
@@ -305,8 +305,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// `joinall`).
 ///
 /// ```
-/// let hs: Vec<_> = (0..10).map(|i| grove::spawn(move || i * 2)).collect();
-/// let rs: Vec<Result<i32, grove::JoinError>> = grove::join_all(hs);
+/// let hs: Vec<_> = (0..10).map(|i| grove_runtime::spawn(move || i * 2)).collect();
+/// let rs: Vec<Result<i32, grove_runtime::JoinError>> = grove_runtime::join_all(hs);
 /// assert_eq!(rs.into_iter().map(Result::unwrap).sum::<i32>(), 90);
 /// ```
 pub fn join_all<T, I>(handles: I) -> Vec<Result<T, JoinError>>

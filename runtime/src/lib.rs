@@ -11,11 +11,11 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! let h = grove::spawn(|| { grove::sleep(Duration::from_millis(10)); 42 });
+//! let h = grove_runtime::spawn(|| { grove_runtime::sleep(Duration::from_millis(10)); 42 });
 //! assert_eq!(h.join().unwrap(), 42);
 //!
-//! let q = grove::sync::Queue::unbounded();
-//! let producer = grove::spawn({ let q = q.clone(); move || for i in 0..3 { q.put(i).unwrap() } });
+//! let q = grove_runtime::sync::Queue::unbounded();
+//! let producer = grove_runtime::spawn({ let q = q.clone(); move || for i in 0..3 { q.put(i).unwrap() } });
 //! producer.join().unwrap();
 //! assert_eq!((q.get().unwrap(), q.get().unwrap(), q.get().unwrap()), (0, 1, 2));
 //! ```

@@ -251,17 +251,21 @@ pub(crate) unsafe fn clone_task_ref(t: &Task) -> TaskRef {
 ///
 /// May return spuriously. May unwind (kill, timeout).
 pub(crate) fn park(kind: WaitKind, deadline: Option<Instant>) {
-    // A kill or timeout that was caught and ignored strikes again here,
+    // A kill or timeout that was caught and ignored strikes again on entry,
     // before the context goes to sleep with nobody left to wake it.
-    check_interrupts();
     match current_task() {
-        Some(task) => park_green(task, kind, deadline),
+        Some(task) => {
+            check_task(task);
+            park_green(task, kind, deadline);
+            check_task(task);
+        }
         None => {
+            check_os();
             let d = OS_TIMEOUTS.with(|t| earliest(deadline, &t.borrow()));
             OS_PARKER.with(|p| p.park(d));
+            check_os();
         }
     }
-    check_interrupts();
 }
 
 fn earliest(deadline: Option<Instant>, frames: &[TimeoutFrame]) -> Option<Instant> {
@@ -299,17 +303,21 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
 /// `gevent.sleep(0)`: lets every other ready green thread run once, then
 /// continues. On a plain OS thread it is `std::thread::yield_now`.
 pub(crate) fn yield_now() {
-    check_interrupts();
     match current_task() {
         Some(task) => {
+            check_task(task);
             // SAFETY: as in `park_green`.
             let yielder = unsafe { task.local().yielder };
             // SAFETY: as in `park_green`.
             unsafe { (*yielder).suspend(Suspend::Yield) };
+            check_task(task);
         }
-        None => std::thread::yield_now(),
+        None => {
+            check_os();
+            std::thread::yield_now();
+            check_os();
+        }
     }
-    check_interrupts();
 }
 
 /// The payload that unwinds a killed green thread.
@@ -325,26 +333,45 @@ pub(crate) struct ElapsedPayload(pub(crate) u64);
 /// Does nothing while the thread is already unwinding (a destructor that
 /// blocks during an unwind must not start a second one, which would abort).
 pub(crate) fn check_interrupts() {
+    match current_task() {
+        Some(task) => check_task(task),
+        None => check_os(),
+    }
+}
+
+/// The check for a green thread: two loads on the fast path.
+#[inline]
+fn check_task(task: &Task) {
+    // SAFETY: as in `park_green`; the borrow ends at once.
+    let timeouts = unsafe { !task.local().timeouts.is_empty() };
+    if task.killed.load(Ordering::Relaxed) || timeouts {
+        check_task_slow(task);
+    }
+}
+
+#[cold]
+fn check_task_slow(task: &Task) {
     if std::thread::panicking() {
         return;
     }
-    match current_task() {
-        Some(task) => {
-            if task.killed.load(Ordering::Relaxed) {
-                std::panic::resume_unwind(Box::new(KillPayload));
-            }
-            // SAFETY: as in `park_green`; the borrow ends before unwinding.
-            let expired = unsafe { expired_frame(&task.local().timeouts) };
-            if let Some(id) = expired {
-                std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
-            }
-        }
-        None => {
-            let expired = OS_TIMEOUTS.with(|t| expired_frame(&t.borrow()));
-            if let Some(id) = expired {
-                std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
-            }
-        }
+    if task.killed.load(Ordering::Relaxed) {
+        std::panic::resume_unwind(Box::new(KillPayload));
+    }
+    // SAFETY: as in `park_green`; the borrow ends before unwinding.
+    let expired = unsafe { expired_frame(&task.local().timeouts) };
+    if let Some(id) = expired {
+        std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
+    }
+}
+
+/// The check for a plain OS thread (only timeouts apply).
+fn check_os() {
+    if std::thread::panicking() {
+        return;
+    }
+    let expired = OS_TIMEOUTS.with(|t| expired_frame(&t.borrow()));
+    if let Some(id) = expired {
+        std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
     }
 }
 

@@ -93,8 +93,8 @@ impl Shared {
 /// stack size or the watchdog, or to have a runtime you can shut down.
 ///
 /// ```
-/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
-/// let v = rt.block_on(|| grove::spawn(|| 7).join().unwrap());
+/// let rt = grove_runtime::Runtime::builder().workers(1).build().unwrap();
+/// let v = rt.block_on(|| grove_runtime::spawn(|| 7).join().unwrap());
 /// assert_eq!(v, 7);
 /// ```
 ///
@@ -114,7 +114,7 @@ pub struct Runtime {
 ///
 /// ```
 /// use std::time::Duration;
-/// let rt = grove::Runtime::builder()
+/// let rt = grove_runtime::Runtime::builder()
 ///     .workers(2)
 ///     .stack_size(128 * 1024)
 ///     .max_blocking_time(Duration::from_millis(100))
@@ -138,7 +138,7 @@ impl RuntimeBuilder {
     /// watchdog.
     ///
     /// ```
-    /// let rt = grove::RuntimeBuilder::new().build().unwrap();
+    /// let rt = grove_runtime::RuntimeBuilder::new().build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn new() -> RuntimeBuilder {
@@ -160,7 +160,7 @@ impl RuntimeBuilder {
     /// Number of worker threads (at least 1).
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().workers(1).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn workers(mut self, n: usize) -> Self {
@@ -172,7 +172,7 @@ impl RuntimeBuilder {
     /// (at least 16 KiB). Each stack also gets a guard page.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().stack_size(64 * 1024).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().stack_size(64 * 1024).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
@@ -186,7 +186,7 @@ impl RuntimeBuilder {
     /// that worker wait, and that `timeout` and `kill` cannot interrupt.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder()
+    /// let rt = grove_runtime::Runtime::builder()
     ///     .max_blocking_time(std::time::Duration::from_millis(50))
     ///     .build()
     ///     .unwrap();
@@ -200,7 +200,7 @@ impl RuntimeBuilder {
     /// The most threads `spawn_blocking` may run at once (default 512).
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().max_blocking_threads(4).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().max_blocking_threads(4).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Self {
@@ -211,7 +211,7 @@ impl RuntimeBuilder {
     /// Prefix of the worker threads' names (default `grove-worker`).
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().thread_name("io").build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().thread_name("io").build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
@@ -224,7 +224,7 @@ impl RuntimeBuilder {
     /// Fails if the OS refuses a thread or an event loop.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(2).build()?;
+    /// let rt = grove_runtime::Runtime::builder().workers(2).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -281,7 +281,7 @@ impl Runtime {
     /// A builder for a runtime.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().workers(1).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn builder() -> RuntimeBuilder {
@@ -295,8 +295,8 @@ impl Runtime {
     /// runtime.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
-    /// assert_eq!(rt.block_on(|| grove::spawn(|| 7).join().unwrap()), 7);
+    /// let rt = grove_runtime::Runtime::builder().workers(1).build().unwrap();
+    /// assert_eq!(rt.block_on(|| grove_runtime::spawn(|| 7).join().unwrap()), 7);
     /// ```
     pub fn block_on<F, T>(&self, f: F) -> T
     where
@@ -317,7 +317,7 @@ impl Runtime {
     /// Spawns a green thread on this runtime, from anywhere.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().workers(1).build().unwrap();
     /// assert_eq!(rt.spawn(|| 5).join().unwrap(), 5);
     /// ```
     pub fn spawn<F, T>(&self, f: F) -> crate::JoinHandle<T>
@@ -331,7 +331,7 @@ impl Runtime {
     /// The number of worker threads.
     ///
     /// ```
-    /// let rt = grove::Runtime::builder().workers(3).build().unwrap();
+    /// let rt = grove_runtime::Runtime::builder().workers(3).build().unwrap();
     /// assert_eq!(rt.workers(), 3);
     /// ```
     pub fn workers(&self) -> usize {

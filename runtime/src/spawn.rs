@@ -25,7 +25,7 @@ use crate::task::{Entry, Task, NO_OWNER};
 ///
 /// ```
 /// use std::time::Duration;
-/// let h = grove::spawn(|| { grove::sleep(Duration::from_millis(10)); 42 });
+/// let h = grove_runtime::spawn(|| { grove_runtime::sleep(Duration::from_millis(10)); 42 });
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
@@ -45,9 +45,9 @@ where
 ///
 /// ```
 /// use std::rc::Rc;
-/// let n = grove::spawn(|| {
+/// let n = grove_runtime::spawn(|| {
 ///     let shared = Rc::new(5);
-///     let h = grove::spawn_local({ let s = shared.clone(); move || *s * 2 });
+///     let h = grove_runtime::spawn_local({ let s = shared.clone(); move || *s * 2 });
 ///     h.join().unwrap()
 /// }).join().unwrap();
 /// assert_eq!(n, 10);
@@ -119,10 +119,10 @@ where
 /// Configures a green thread before spawning it, as `std::thread::Builder`.
 ///
 /// ```
-/// let h = grove::Builder::new()
+/// let h = grove_runtime::Builder::new()
 ///     .name("worker-1")
 ///     .stack_size(64 * 1024)
-///     .spawn(|| grove::current().name().map(str::to_owned))
+///     .spawn(|| grove_runtime::current().name().map(str::to_owned))
 ///     .unwrap();
 /// assert_eq!(h.join().unwrap().as_deref(), Some("worker-1"));
 /// ```
@@ -136,7 +136,7 @@ impl Builder {
     /// A builder with no name and the runtime's default stack size.
     ///
     /// ```
-    /// let h = grove::Builder::new().spawn(|| 1).unwrap();
+    /// let h = grove_runtime::Builder::new().spawn(|| 1).unwrap();
     /// assert_eq!(h.join().unwrap(), 1);
     /// ```
     pub fn new() -> Builder {
@@ -147,7 +147,7 @@ impl Builder {
     /// and the stack-overflow report).
     ///
     /// ```
-    /// let h = grove::Builder::new().name("db").spawn(|| ()).unwrap();
+    /// let h = grove_runtime::Builder::new().name("db").spawn(|| ()).unwrap();
     /// # h.join().unwrap();
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
@@ -159,7 +159,7 @@ impl Builder {
     /// a guard page is added below it.
     ///
     /// ```
-    /// let h = grove::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
+    /// let h = grove_runtime::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
     /// # h.join().unwrap();
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
@@ -175,7 +175,7 @@ impl Builder {
     /// the message names the limit and how to raise it.
     ///
     /// ```
-    /// let h = grove::Builder::new().spawn(|| 3)?;
+    /// let h = grove_runtime::Builder::new().spawn(|| 3)?;
     /// assert_eq!(h.join().unwrap(), 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -207,8 +207,8 @@ impl GreenThread {
     /// numbering, so ids never collide.
     ///
     /// ```
-    /// let a = grove::spawn(|| grove::current().id()).join().unwrap();
-    /// let b = grove::spawn(|| grove::current().id()).join().unwrap();
+    /// let a = grove_runtime::spawn(|| grove_runtime::current().id()).join().unwrap();
+    /// let b = grove_runtime::spawn(|| grove_runtime::current().id()).join().unwrap();
     /// assert_ne!(a, b);
     /// ```
     pub fn id(&self) -> u64 {
@@ -219,7 +219,7 @@ impl GreenThread {
     /// std thread name).
     ///
     /// ```
-    /// let n = grove::Builder::new().name("w").spawn(|| grove::current().name().map(str::to_owned));
+    /// let n = grove_runtime::Builder::new().name("w").spawn(|| grove_runtime::current().name().map(str::to_owned));
     /// assert_eq!(n.unwrap().join().unwrap().as_deref(), Some("w"));
     /// ```
     pub fn name(&self) -> Option<&str> {
@@ -232,8 +232,8 @@ impl GreenThread {
     /// Whether this is a green thread (rather than a plain OS thread).
     ///
     /// ```
-    /// assert!(!grove::current().is_green());
-    /// assert!(grove::spawn(|| grove::current().is_green()).join().unwrap());
+    /// assert!(!grove_runtime::current().is_green());
+    /// assert!(grove_runtime::spawn(|| grove_runtime::current().is_green()).join().unwrap());
     /// ```
     pub fn is_green(&self) -> bool {
         self.task.is_some()
@@ -254,8 +254,8 @@ impl fmt::Debug for GreenThread {
 /// OS thread, that thread's.
 ///
 /// ```
-/// let h = grove::Builder::new().name("me").spawn(|| {
-///     let me = grove::current();
+/// let h = grove_runtime::Builder::new().name("me").spawn(|| {
+///     let me = grove_runtime::current();
 ///     (me.id(), me.name().map(str::to_owned))
 /// }).unwrap();
 /// let (id, name) = h.join().unwrap();

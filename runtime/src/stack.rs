@@ -4,9 +4,9 @@
 //!   high addresses   base ┌──────────────────────┐
 //!                         │  usable stack        │  grows down
 //!                         │  (size bytes, RW)    │
-//!                   limit ├──────────────────────┤
+//!                         ├──────────────────────┤
 //!                         │  guard page (none)   │  a touch here faults:
-//!   low addresses         └──────────────────────┘  reported, then abort
+//!   low addresses   limit └──────────────────────┘  reported, then abort
 //! ```
 //!
 //! Each stack is one `mmap` plus one `mprotect` (corosensei's
@@ -115,9 +115,12 @@ pub(crate) fn page_size() -> usize {
 }
 
 /// The guard page range `[lo, hi)` below a stack.
+///
+/// corosensei's `DefaultStack::limit` is the start of its mapping, and the
+/// lowest page of the mapping is the guard.
 pub(crate) fn guard_range(stack: &PooledStack) -> (usize, usize) {
-    let limit = stack.limit().get();
-    (limit - page_size(), limit)
+    let lo = stack.limit().get();
+    (lo, lo + page_size())
 }
 
 /// A worker's cache of default-size stacks.

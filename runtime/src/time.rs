@@ -22,7 +22,7 @@ use crate::task::TimeoutFrame;
 /// ```
 /// use std::time::{Duration, Instant};
 /// let t = Instant::now();
-/// grove::spawn(|| grove::sleep(Duration::from_millis(5))).join().unwrap();
+/// grove_runtime::spawn(|| grove_runtime::sleep(Duration::from_millis(5))).join().unwrap();
 /// assert!(t.elapsed() >= Duration::from_millis(5));
 /// ```
 pub fn sleep(dur: Duration) {
@@ -42,7 +42,7 @@ pub fn sleep(dur: Duration) {
 /// ```
 /// use std::time::{Duration, Instant};
 /// let d = Instant::now() + Duration::from_millis(2);
-/// grove::sleep_until(d);
+/// grove_runtime::sleep_until(d);
 /// assert!(Instant::now() >= d);
 /// ```
 pub fn sleep_until(deadline: Instant) {
@@ -56,7 +56,7 @@ pub fn sleep_until(deadline: Instant) {
 /// unwinds here. On a plain OS thread it yields the OS thread.
 ///
 /// ```
-/// grove::yield_now();
+/// grove_runtime::yield_now();
 /// ```
 pub fn yield_now() {
     park::yield_now()
@@ -97,9 +97,9 @@ impl From<Elapsed> for std::io::Error {
 ///
 /// ```
 /// use std::time::Duration;
-/// let r = grove::timeout(Duration::from_millis(20), || grove::sleep(Duration::from_secs(5)));
+/// let r = grove_runtime::timeout(Duration::from_millis(20), || grove_runtime::sleep(Duration::from_secs(5)));
 /// assert!(r.is_err());
-/// assert_eq!(grove::timeout(Duration::from_secs(5), || 1).unwrap(), 1);
+/// assert_eq!(grove_runtime::timeout(Duration::from_secs(5), || 1).unwrap(), 1);
 /// ```
 pub fn timeout<F, T>(dur: Duration, f: F) -> Result<T, Elapsed>
 where

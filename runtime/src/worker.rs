@@ -28,6 +28,9 @@
 //! timer. A remote waker pushes first and then reads `sleeping`; both sides
 //! use `SeqCst`, so at least one of them sees the other (the Dekker pattern):
 //! either the worker finds the task, or the waker writes to the mio `Waker`.
+//! `wake_pending` keeps many wakers of one sleep down to one write; it is
+//! cleared at the start of each sleep (see `Worker::sleep` for why not at
+//! the end).
 //!
 //! # Each turn of the loop
 //!
@@ -35,7 +38,9 @@
 //! 2. fire due timers (if any are pending);
 //! 3. every 61 turns, poll I/O without blocking and look at the global
 //!    queue first, so neither starves behind a busy run queue;
-//! 4. run one task: ready first, then new, then stolen;
+//! 4. run one task: ready first, then new, then stolen — except right
+//!    after a `yield_now`, when the new tasks queued at that moment start
+//!    first (gevent's `sleep(0)` lets every runnable greenlet run);
 //! 5. with nothing to run: sleep in `poll`.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -52,7 +57,7 @@ use slab::Slab;
 use crate::park::{self, clone_task_ref};
 use crate::runtime::Shared;
 use crate::stack::{guard_range, StackPool};
-use crate::task::{Suspend, Task, TaskRef, DONE, NOTIFIED, NO_OWNER, PARKED, RUNNING, SCHEDULED};
+use crate::task::{Suspend, Task, TaskRef, DONE, NO_OWNER, PARKED, RUNNING, SCHEDULED};
 
 /// The mio token of the worker's waker.
 pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -132,6 +137,10 @@ pub(crate) struct Worker {
     poll: RefCell<mio::Poll>,
     /// Turn counter.
     tick: Cell<u32>,
+    /// New tasks to start before the next ready one: set by `yield_now`, so
+    /// that it lets everything spawned before it start first, as gevent's
+    /// `sleep(0)` does.
+    new_first: Cell<usize>,
 }
 
 thread_local! {
@@ -226,6 +235,7 @@ impl Worker {
             stacks: UnsafeCell::new(StackPool::new(stack_size)),
             poll: RefCell::new(poll),
             tick: Cell::new(0),
+            new_first: Cell::new(0),
         }
     }
 
@@ -292,6 +302,14 @@ impl Worker {
     }
 
     fn next_task(&self) -> Option<TaskRef> {
+        let first = self.new_first.get();
+        if first > 0 {
+            self.new_first.set(first - 1);
+            if let Some(t) = self.new.pop() {
+                return Some(t);
+            }
+            self.new_first.set(0);
+        }
         self.pop_ready()
             .or_else(|| self.new.pop())
             .or_else(|| self.steal_global())
@@ -326,6 +344,14 @@ impl Worker {
     /// Sleeps in `poll` until a wake, I/O or the next timer.
     fn sleep(&self, events: &mut mio::Events) {
         let ws = self.my_shared();
+        // Clear the wake flag *before* announcing the sleep, never after the
+        // previous one: a waker that saw the previous sleep may set it late,
+        // and its write to the mio waker may then be eaten by a non-blocking
+        // poll (the `tick % 61` one) — a flag still set from then would make
+        // every waker of this sleep skip its write, and the wake would be
+        // lost. Cleared here, a set flag always means a write to the mio
+        // waker made after this point, which the `poll` below will see.
+        ws.wake_pending.store(false, Ordering::SeqCst);
         ws.sleeping.store(true, Ordering::SeqCst);
         self.shared.idle.fetch_add(1, Ordering::SeqCst);
         let work_arrived = ws.remote_pending.load(Ordering::SeqCst)
@@ -340,7 +366,6 @@ impl Worker {
         }
         self.shared.idle.fetch_sub(1, Ordering::SeqCst);
         ws.sleeping.store(false, Ordering::SeqCst);
-        ws.wake_pending.store(false, Ordering::SeqCst);
     }
 
     fn poll_io(&self, events: &mut mio::Events, timeout: Option<Duration>) {
@@ -430,6 +455,7 @@ impl Worker {
                 }
             }
             CoroutineResult::Yield(Suspend::Yield) => {
+                self.new_first.set(self.new.len());
                 task.state.store(SCHEDULED, Ordering::Release);
                 self.push_ready(task);
             }
@@ -532,12 +558,8 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-/// Keeps `clone_task_ref` reachable for the reactor.
-#[allow(dead_code)]
+/// A reference to the green thread running on this thread, if any.
 pub(crate) fn current_task_ref() -> Option<TaskRef> {
     // SAFETY: `current_task` returns a task held by an Arc.
     park::current_task().map(|t| unsafe { clone_task_ref(t) })
 }
-
-#[allow(dead_code)]
-const _STATES: [u8; 4] = [SCHEDULED, NOTIFIED, PARKED, RUNNING];

@@ -1,0 +1,786 @@
+//! [`Queue`]: the multi-producer, multi-consumer FIFO channel (gevent's
+//! `Queue`), and its error types, shaped like `std::sync::mpsc`'s.
+//!
+//! # State
+//!
+//! One lock guards the items (a `VecDeque`, so a message costs no
+//! allocation once the ring has grown), two wait lists (`getters` blocked
+//! on an empty queue, `putters` blocked on a full one) and the `closed`
+//! flag. The uncontended path of `put` and `get` is one lock, one push or
+//! pop, and a check that the opposite wait list is empty: nobody is woken
+//! unless somebody waits.
+//!
+//! # Wake-one, with hand-on
+//!
+//! ```text
+//!   put:  push item ─► pop ONE getter (if any) ─► unlock ─► wake it
+//!   get:  pop item  ─► pop ONE putter (bounded, if any) ─► unlock ─► wake it
+//!   close: take ALL getters and putters ─► unlock ─► wake them all
+//! ```
+//!
+//! A waiter whose entry is gone was notified. After a park it re-checks
+//! under the lock: an item (or space) is there → it takes it; otherwise
+//! (another context got there first) it registers again. A notified waiter
+//! that leaves without taking (kill, `grove::timeout`, or its own deadline
+//! while it still held the notification) hands the notification to the next
+//! waiter if there is still an item (space) for it, so no item sits in the
+//! queue while a getter sleeps.
+
+use std::collections::VecDeque;
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::waiters::{deadline_in, expired, park_or, wake, WaitList};
+use crate::park::{current_waker, WaitKind, Waker};
+
+/// A FIFO queue for many producers and many consumers, green threads and
+/// OS threads alike (gevent's `gevent.queue.Queue`).
+///
+/// Cloning gives another handle to the same queue (an `Arc` inside). Order
+/// is FIFO overall, hence also per producer. There is no sender/receiver
+/// split: the queue lives while any handle does, and it is ended by an
+/// explicit [`close`](Queue::close), after which consumers drain what is
+/// left and then get [`RecvError`].
+///
+/// ```
+/// use grove_runtime::sync::Queue;
+///
+/// let q = Queue::bounded(2);
+/// let producer = grove_runtime::spawn({
+///     let q = q.clone();
+///     move || {
+///         for i in 0..5 {
+///             q.put(i).unwrap(); // suspends while the queue is full
+///         }
+///         q.close();
+///     }
+/// });
+/// let got: Vec<i32> = q.iter().collect(); // gets until closed and drained
+/// assert_eq!(got, [0, 1, 2, 3, 4]);
+/// producer.join().unwrap();
+/// ```
+pub struct Queue<T> {
+    /// The shared queue.
+    inner: Arc<Inner<T>>,
+}
+
+/// What every handle of one queue shares.
+struct Inner<T> {
+    /// Maximum number of items (`usize::MAX` when unbounded).
+    cap: usize,
+    /// Whether it was made with `bounded`.
+    bounded: bool,
+    /// Items, waiters and the closed flag.
+    state: Mutex<State<T>>,
+}
+
+/// The locked part of a queue.
+struct State<T> {
+    /// The items, oldest first.
+    items: VecDeque<T>,
+    /// Contexts blocked in `get` on an empty queue.
+    getters: WaitList,
+    /// Contexts blocked in `put` on a full queue.
+    putters: WaitList,
+    /// Set by `close`; never cleared.
+    closed: bool,
+}
+
+impl<T> State<T> {
+    /// The waker of the next getter, if an item is there for it.
+    fn next_getter_if_item(&mut self) -> Option<Waker> {
+        if self.items.is_empty() {
+            None
+        } else {
+            self.getters.pop()
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// A queue that holds at most `capacity` items: `put` blocks while it
+    /// is full.
+    ///
+    /// `bounded(0)` is `bounded(1)`: grove has no rendezvous channel, and a
+    /// queue that can never hold an item would make every `put` block
+    /// forever.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::bounded(1);
+    /// q.put(1).unwrap();
+    /// assert!(q.try_put(2).unwrap_err().is_full());
+    /// assert_eq!(q.capacity(), Some(1));
+    /// ```
+    pub fn bounded(capacity: usize) -> Queue<T> {
+        Queue::with(capacity.max(1), true)
+    }
+
+    /// A queue without a size limit: `put` never blocks.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::unbounded();
+    /// for i in 0..1000 { q.put(i).unwrap(); }
+    /// assert_eq!(q.len(), 1000);
+    /// assert_eq!(q.capacity(), None);
+    /// ```
+    pub fn unbounded() -> Queue<T> {
+        Queue::with(usize::MAX, false)
+    }
+
+    fn with(cap: usize, bounded: bool) -> Queue<T> {
+        Queue {
+            inner: Arc::new(Inner {
+                cap,
+                bounded,
+                state: Mutex::new(State {
+                    items: VecDeque::new(),
+                    getters: WaitList::new(),
+                    putters: WaitList::new(),
+                    closed: false,
+                }),
+            }),
+        }
+    }
+
+    /// Appends `value`, blocking while the queue is full (suspends a green
+    /// thread, parks an OS thread).
+    ///
+    /// Fails only once the queue is closed (also if it gets closed while
+    /// this call waits), handing `value` back. A switch point when it
+    /// waits: a kill or an expired `grove::timeout` unwinds here (and
+    /// `value` is dropped).
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::unbounded();
+    /// q.put("a").unwrap();
+    /// q.close();
+    /// assert_eq!(q.put("b").unwrap_err().0, "b");
+    /// ```
+    pub fn put(&self, value: T) -> Result<(), SendError<T>> {
+        self.put_deadline(value, None)
+            .map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Appends `value` if there is room now, without waiting.
+    ///
+    /// ```
+    /// use grove_runtime::sync::{Queue, TrySendError};
+    /// let q = Queue::bounded(1);
+    /// assert!(q.try_put(1).is_ok());
+    /// assert_eq!(q.try_put(2), Err(TrySendError::Full(2)));
+    /// q.close();
+    /// assert_eq!(q.try_put(3), Err(TrySendError::Closed(3)));
+    /// ```
+    pub fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut st = self.inner.state.lock();
+        if st.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        if st.items.len() >= self.inner.cap {
+            return Err(TrySendError::Full(value));
+        }
+        st.items.push_back(value);
+        let w = st.getters.pop();
+        drop(st);
+        wake(w);
+        Ok(())
+    }
+
+    /// Like [`put`](Queue::put), but gives up after `timeout`, handing the
+    /// value back in [`SendTimeoutError::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let q = grove_runtime::sync::Queue::bounded(1);
+    /// q.put(1).unwrap();
+    /// let e = q.put_timeout(2, Duration::from_millis(5)).unwrap_err();
+    /// assert!(e.is_timeout());
+    /// assert_eq!(e.into_inner(), 2);
+    /// ```
+    pub fn put_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.put_deadline(value, deadline_in(timeout))
+    }
+
+    /// The engine of `put` and `put_timeout`.
+    fn put_deadline(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut st = self.inner.state.lock();
+        let mut id: Option<u64> = None;
+        loop {
+            if st.closed {
+                if let Some(id) = id {
+                    st.putters.remove(id);
+                }
+                return Err(SendTimeoutError::Closed(value));
+            }
+            if st.items.len() < self.inner.cap {
+                if let Some(id) = id {
+                    st.putters.remove(id);
+                }
+                st.items.push_back(value);
+                let w = st.getters.pop();
+                drop(st);
+                wake(w);
+                return Ok(());
+            }
+            if expired(deadline) {
+                // Full, so a notification we may hold has nothing to hand on.
+                if let Some(id) = id {
+                    st.putters.remove(id);
+                }
+                return Err(SendTimeoutError::Timeout(value));
+            }
+            let me = match id {
+                Some(i) if st.putters.contains(i) => i,
+                _ => st.putters.push(current_waker()),
+            };
+            id = Some(me);
+            drop(st);
+            park_or(WaitKind::Queue, deadline, || self.abandon_put(me));
+            st = self.inner.state.lock();
+        }
+    }
+
+    /// A putter leaves without putting: forget its entry, and if it had
+    /// been notified, hand the notification on while there is room.
+    fn abandon_put(&self, id: u64) {
+        let w = {
+            let mut st = self.inner.state.lock();
+            if st.putters.remove(id) || st.closed || st.items.len() >= self.inner.cap {
+                None
+            } else {
+                st.putters.pop()
+            }
+        };
+        wake(w);
+    }
+
+    /// Takes the oldest item, blocking while the queue is empty (suspends a
+    /// green thread, parks an OS thread).
+    ///
+    /// Fails only once the queue is closed **and** drained. A switch point
+    /// when it waits: a kill or an expired `grove::timeout` unwinds here.
+    ///
+    /// ```
+    /// use grove_runtime::sync::Queue;
+    /// let q = Queue::unbounded();
+    /// let h = grove_runtime::spawn({ let q = q.clone(); move || q.get().unwrap() * 2 });
+    /// q.put(21).unwrap();
+    /// assert_eq!(h.join().unwrap(), 42);
+    /// q.close();
+    /// assert!(q.get().is_err());
+    /// ```
+    pub fn get(&self) -> Result<T, RecvError> {
+        self.get_deadline(None).map_err(|_| RecvError)
+    }
+
+    /// Takes the oldest item if there is one, without waiting.
+    ///
+    /// ```
+    /// use grove_runtime::sync::{Queue, TryRecvError};
+    /// let q = Queue::unbounded();
+    /// assert_eq!(q.try_get(), Err(TryRecvError::Empty));
+    /// q.put(1).unwrap();
+    /// q.close();
+    /// assert_eq!(q.try_get(), Ok(1));
+    /// assert_eq!(q.try_get(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_get(&self) -> Result<T, TryRecvError> {
+        let mut st = self.inner.state.lock();
+        match st.items.pop_front() {
+            Some(v) => {
+                let w = if self.inner.bounded {
+                    st.putters.pop()
+                } else {
+                    None
+                };
+                drop(st);
+                wake(w);
+                Ok(v)
+            }
+            None if st.closed => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Like [`get`](Queue::get), but gives up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use grove_runtime::sync::{Queue, RecvTimeoutError};
+    /// let q = Queue::<u8>::unbounded();
+    /// assert_eq!(q.get_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.get_deadline(deadline_in(timeout))
+    }
+
+    /// The engine of `get` and `get_timeout`.
+    fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let mut st = self.inner.state.lock();
+        let mut id: Option<u64> = None;
+        loop {
+            if let Some(v) = st.items.pop_front() {
+                if let Some(id) = id {
+                    st.getters.remove(id);
+                }
+                let w = if self.inner.bounded {
+                    st.putters.pop()
+                } else {
+                    None
+                };
+                drop(st);
+                wake(w);
+                return Ok(v);
+            }
+            if st.closed {
+                if let Some(id) = id {
+                    st.getters.remove(id);
+                }
+                return Err(RecvTimeoutError::Closed);
+            }
+            if expired(deadline) {
+                // Empty, so a notification we may hold has nothing to hand on.
+                if let Some(id) = id {
+                    st.getters.remove(id);
+                }
+                return Err(RecvTimeoutError::Timeout);
+            }
+            let me = match id {
+                Some(i) if st.getters.contains(i) => i,
+                _ => st.getters.push(current_waker()),
+            };
+            id = Some(me);
+            drop(st);
+            park_or(WaitKind::Queue, deadline, || self.abandon_get(me));
+            st = self.inner.state.lock();
+        }
+    }
+
+    /// A getter leaves without getting: forget its entry, and if it had
+    /// been notified, hand the notification on while an item is there.
+    fn abandon_get(&self, id: u64) {
+        let w = {
+            let mut st = self.inner.state.lock();
+            if st.getters.remove(id) {
+                None
+            } else {
+                st.next_getter_if_item()
+            }
+        };
+        wake(w);
+    }
+
+    /// Closes the queue: every later `put` fails, `get` drains the items
+    /// left and then fails. Wakes everyone blocked: blocked putters get
+    /// their value back in [`SendError`], blocked getters take what is left
+    /// or get [`RecvError`]. Closing twice does nothing more.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::unbounded();
+    /// q.put(1).unwrap();
+    /// q.close();
+    /// assert!(q.is_closed());
+    /// assert_eq!(q.get(), Ok(1));
+    /// assert!(q.get().is_err());
+    /// ```
+    pub fn close(&self) {
+        let (getters, putters) = {
+            let mut st = self.inner.state.lock();
+            st.closed = true;
+            (st.getters.take_all(), st.putters.take_all())
+        };
+        getters.wake_all();
+        putters.wake_all();
+    }
+
+    /// Whether [`close`](Queue::close) was called.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::<()>::unbounded();
+    /// assert!(!q.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.state.lock().closed
+    }
+
+    /// The number of items in the queue now.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::unbounded();
+    /// q.put(()).unwrap();
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.state.lock().items.len()
+    }
+
+    /// Whether the queue holds no item now.
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::<i32>::unbounded();
+    /// assert!(q.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.state.lock().items.is_empty()
+    }
+
+    /// The capacity given to [`bounded`](Queue::bounded), or `None` if it
+    /// is unbounded.
+    ///
+    /// ```
+    /// assert_eq!(grove_runtime::sync::Queue::<u8>::bounded(8).capacity(), Some(8));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.bounded.then_some(self.inner.cap)
+    }
+
+    /// An iterator that [`get`](Queue::get)s until the queue is closed and
+    /// drained (`for v in &q` does the same).
+    ///
+    /// ```
+    /// let q = grove_runtime::sync::Queue::unbounded();
+    /// q.put(1).unwrap();
+    /// q.put(2).unwrap();
+    /// q.close();
+    /// assert_eq!(q.iter().sum::<i32>(), 3);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { queue: self }
+    }
+}
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Queue<T> {
+        Queue {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.state.lock();
+        f.debug_struct("Queue")
+            .field("len", &st.items.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &st.closed)
+            .field("getters", &st.getters.len())
+            .field("putters", &st.putters.len())
+            .finish()
+    }
+}
+
+/// Gets from a [`Queue`] until it is closed and drained; made by
+/// [`Queue::iter`] or `for v in &queue`.
+///
+/// ```
+/// let q = grove_runtime::sync::Queue::unbounded();
+/// q.put('a').unwrap();
+/// q.close();
+/// for c in &q {
+///     assert_eq!(c, 'a');
+/// }
+/// ```
+pub struct Iter<'a, T> {
+    /// The queue it gets from.
+    queue: &'a Queue<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.queue.get().ok()
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").field("queue", self.queue).finish()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Queue<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+/// The error of [`Queue::put`]: the queue is closed. Holds the value that
+/// could not be put.
+///
+/// ```
+/// let q = grove_runtime::sync::Queue::unbounded();
+/// q.close();
+/// let grove_runtime::sync::SendError(v) = q.put(7).unwrap_err();
+/// assert_eq!(v, 7);
+/// ```
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// The value that could not be put.
+    ///
+    /// ```
+    /// assert_eq!(grove_runtime::sync::SendError(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError { .. }")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("putting on a closed queue")
+    }
+}
+
+impl<T> Error for SendError<T> {}
+
+/// The error of [`Queue::try_put`]. Holds the value that could not be put.
+///
+/// ```
+/// use grove_runtime::sync::{Queue, TrySendError};
+/// let q = Queue::bounded(1);
+/// q.put(0).unwrap();
+/// match q.try_put(1) {
+///     Err(TrySendError::Full(v)) => assert_eq!(v, 1),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum TrySendError<T> {
+    /// The queue is full.
+    Full(T),
+    /// The queue is closed.
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that could not be put.
+    ///
+    /// ```
+    /// assert_eq!(grove_runtime::sync::TrySendError::Full(1).into_inner(), 1);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(v) | TrySendError::Closed(v) => v,
+        }
+    }
+
+    /// Whether the queue was full.
+    ///
+    /// ```
+    /// assert!(grove_runtime::sync::TrySendError::Full(()).is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+
+    /// Whether the queue was closed.
+    ///
+    /// ```
+    /// assert!(grove_runtime::sync::TrySendError::Closed(()).is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySendError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("putting on a full queue"),
+            TrySendError::Closed(_) => f.write_str("putting on a closed queue"),
+        }
+    }
+}
+
+impl<T> Error for TrySendError<T> {}
+
+impl<T> From<SendError<T>> for TrySendError<T> {
+    fn from(e: SendError<T>) -> TrySendError<T> {
+        TrySendError::Closed(e.0)
+    }
+}
+
+/// The error of [`Queue::put_timeout`]. Holds the value that could not be
+/// put.
+///
+/// ```
+/// use std::time::Duration;
+/// use grove_runtime::sync::{Queue, SendTimeoutError};
+/// let q = Queue::bounded(1);
+/// q.put(0).unwrap();
+/// assert_eq!(q.put_timeout(1, Duration::ZERO), Err(SendTimeoutError::Timeout(1)));
+/// ```
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendTimeoutError<T> {
+    /// The queue stayed full until the timeout.
+    Timeout(T),
+    /// The queue is closed.
+    Closed(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that could not be put.
+    ///
+    /// ```
+    /// assert_eq!(grove_runtime::sync::SendTimeoutError::Timeout(1).into_inner(), 1);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+        }
+    }
+
+    /// Whether the time ran out.
+    ///
+    /// ```
+    /// assert!(grove_runtime::sync::SendTimeoutError::Timeout(()).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SendTimeoutError::Timeout(_))
+    }
+
+    /// Whether the queue was closed.
+    ///
+    /// ```
+    /// assert!(grove_runtime::sync::SendTimeoutError::Closed(()).is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendTimeoutError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("timed out putting on a full queue"),
+            SendTimeoutError::Closed(_) => f.write_str("putting on a closed queue"),
+        }
+    }
+}
+
+impl<T> Error for SendTimeoutError<T> {}
+
+impl<T> From<SendError<T>> for SendTimeoutError<T> {
+    fn from(e: SendError<T>) -> SendTimeoutError<T> {
+        SendTimeoutError::Closed(e.0)
+    }
+}
+
+/// The error of [`Queue::get`]: the queue is closed and empty.
+///
+/// ```
+/// let q = grove_runtime::sync::Queue::<()>::unbounded();
+/// q.close();
+/// assert_eq!(q.get(), Err(grove_runtime::sync::RecvError));
+/// ```
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("getting from a closed and empty queue")
+    }
+}
+
+impl Error for RecvError {}
+
+/// The error of [`Queue::try_get`].
+///
+/// ```
+/// use grove_runtime::sync::{Queue, TryRecvError};
+/// let q = Queue::<()>::unbounded();
+/// assert_eq!(q.try_get(), Err(TryRecvError::Empty));
+/// ```
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum TryRecvError {
+    /// The queue is empty now (but not closed).
+    Empty,
+    /// The queue is closed and empty.
+    Closed,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("getting from an empty queue"),
+            TryRecvError::Closed => f.write_str("getting from a closed and empty queue"),
+        }
+    }
+}
+
+impl Error for TryRecvError {}
+
+impl From<RecvError> for TryRecvError {
+    fn from(_: RecvError) -> TryRecvError {
+        TryRecvError::Closed
+    }
+}
+
+/// The error of [`Queue::get_timeout`].
+///
+/// ```
+/// use std::time::Duration;
+/// use grove_runtime::sync::{Queue, RecvTimeoutError};
+/// let q = Queue::<()>::unbounded();
+/// q.close();
+/// assert_eq!(q.get_timeout(Duration::from_secs(1)), Err(RecvTimeoutError::Closed));
+/// ```
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum RecvTimeoutError {
+    /// The queue stayed empty until the timeout.
+    Timeout,
+    /// The queue is closed and empty.
+    Closed,
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out getting from an empty queue"),
+            RecvTimeoutError::Closed => f.write_str("getting from a closed and empty queue"),
+        }
+    }
+}
+
+impl Error for RecvTimeoutError {}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(_: RecvError) -> RecvTimeoutError {
+        RecvTimeoutError::Closed
+    }
+}

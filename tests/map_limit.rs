@@ -1,0 +1,56 @@
+//! Running out of `vm.max_map_count` gives a clear error from
+//! `Builder::spawn`, naming the limit and how to raise it. In a test binary
+//! of its own: it fills the process with green-thread stacks.
+
+use std::time::Duration;
+
+#[test]
+fn exhausting_the_mapping_limit_is_a_clear_error() {
+    let max: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(usize::MAX);
+    if max > 300_000 {
+        eprintln!("vm.max_map_count = {max}: too high to exhaust in a test; skipped");
+        return;
+    }
+    let rt = grove::Runtime::builder()
+        .workers(1)
+        .stack_size(16 * 1024)
+        .build()
+        .unwrap();
+    let (count, err) = rt.block_on(move || {
+        let mut handles = Vec::new();
+        let err = loop {
+            match grove::Builder::new().spawn(|| grove::sleep(Duration::from_secs(3600))) {
+                Ok(h) => {
+                    handles.push(h);
+                    // Let it start, so that it holds its stack.
+                    grove::yield_now();
+                }
+                Err(e) => break e,
+            }
+            assert!(
+                handles.len() <= max,
+                "no error after {} spawns",
+                handles.len()
+            );
+        };
+        let count = handles.len();
+        for h in &handles {
+            h.kill();
+        }
+        for h in handles {
+            let e = h.join().unwrap_err();
+            assert!(e.is_killed() || e.spawn_error().is_some(), "{e:?}");
+        }
+        (count, err)
+    });
+    assert_eq!(err.kind(), std::io::ErrorKind::OutOfMemory);
+    let msg = err.to_string();
+    assert!(msg.contains("vm.max_map_count"), "{msg}");
+    assert!(msg.contains("sysctl -w vm.max_map_count="), "{msg}");
+    assert!(count > 1000 && count < max / 2, "{count} green threads");
+    // Once they are gone, spawning works again.
+    assert_eq!(rt.block_on(|| grove::spawn(|| 1).join().unwrap()), 1);
+}
