@@ -1,1 +1,325 @@
-fn main(){}
+//! grove's side of the peer micro-benchmarks (`../shared/peers/micro`): the
+//! same workloads, the same command line, the same `RESULT` lines.
+//!
+//!     cargo bench --bench micro                      # every case, once each
+//!     cargo bench --bench micro -- <workload> <workers> [N] [M]
+//!
+//! Workloads (see the peers' README for the exact definitions):
+//! * `spawn` / `spawn_mt` (N=100,000): spawn N green threads returning a
+//!   small int, then join all; reported: the cold round, ns per spawn+join.
+//! * `pingpong` / `pingpong_mt` (N=1,000,000 round trips): two green threads
+//!   exchange an integer through two `Queue`s; ns per one-way hop.
+//! * `ring` / `ring_mt` / `ring_build` / `ring_mem` (N=10,000 nodes, M=100
+//!   laps): the ring of `examples/ring.rs`; ns per hop, build ns per node,
+//!   or RSS growth in KiB per node.
+//! * `idle` (N=100,000): N green threads parked on their own `Queue`; RSS
+//!   growth in KiB per green thread.
+//!
+//! The driver runs as a green thread, as in every peer. Without arguments
+//! each standard case runs in a fresh child process, as `run.sh` does.
+
+use std::time::{Duration, Instant};
+
+use grove::sync::Queue;
+
+const SYSTEM: &str = "grove";
+
+fn proc_kib(field: &str) -> i64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in s.lines() {
+        if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
+            return rest
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1);
+        }
+    }
+    -1
+}
+
+fn ns(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+struct Report {
+    info: String,
+    value: f64,
+    unit: &'static str,
+}
+
+fn spawn_once(n: usize) -> Duration {
+    let t0 = Instant::now();
+    let hs: Vec<_> = (0..n).map(|_| grove::spawn(|| 1usize)).collect();
+    let mut sum = 0usize;
+    for h in hs {
+        sum += h.join().expect("green thread panicked");
+    }
+    let el = t0.elapsed();
+    assert_eq!(sum, n);
+    el
+}
+
+fn bench_spawn(n: usize) -> Report {
+    let cold = spawn_once(n);
+    let mut warm: Vec<f64> = (0..3).map(|_| ns(spawn_once(n)) / n as f64).collect();
+    warm.sort_by(|a, b| a.total_cmp(b));
+    let cold_ns = ns(cold) / n as f64;
+    Report {
+        info: format!(
+            "INFO spawn n={n} cold_ns_per={cold_ns:.1} warm_median_ns_per={:.1} vmhwm_kib={}",
+            warm[1],
+            proc_kib("VmHWM")
+        ),
+        value: cold_ns,
+        unit: "ns/spawn+join",
+    }
+}
+
+fn bench_pingpong(rounds: usize) -> Report {
+    let a: Queue<usize> = Queue::unbounded();
+    let b: Queue<usize> = Queue::unbounded();
+    let pong = grove::spawn({
+        let (a, b) = (a.clone(), b.clone());
+        move || {
+            while let Ok(v) = a.get() {
+                if b.put(v + 1).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let ping = grove::spawn(move || {
+        let mut v = 0usize;
+        let t0 = Instant::now();
+        for _ in 0..rounds {
+            a.put(v).unwrap();
+            v = b.get().unwrap();
+        }
+        let el = t0.elapsed();
+        assert_eq!(v, rounds);
+        a.close();
+        el
+    });
+    let el = ping.join().expect("ping panicked");
+    pong.join().expect("pong panicked");
+    Report {
+        info: format!(
+            "INFO pingpong round_trips={rounds} total_ms={:.1}",
+            ns(el) / 1e6
+        ),
+        value: ns(el) / (2 * rounds) as f64,
+        unit: "ns/hop",
+    }
+}
+
+fn bench_ring(workload: &str, n: usize, laps: usize) -> Report {
+    let hops = n * laps;
+    let rss0 = proc_kib("VmRSS");
+    let done: Queue<()> = Queue::unbounded();
+
+    let t0 = Instant::now();
+    let queues: Vec<Queue<usize>> = (0..n).map(|_| Queue::unbounded()).collect();
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let inbox = queues[i].clone();
+        let out = queues[(i + 1) % n].clone();
+        let done = done.clone();
+        let h = grove::Builder::new().spawn(move || {
+            while let Ok(v) = inbox.get() {
+                if v == 0 {
+                    let _ = done.put(());
+                } else {
+                    let _ = out.put(v - 1);
+                }
+            }
+        });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                println!("INFO ring failed after {i} nodes: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let build = t0.elapsed();
+
+    let t1 = Instant::now();
+    queues[0].put(hops).unwrap();
+    done.get().unwrap();
+    let run = t1.elapsed();
+    let rss1 = proc_kib("VmRSS");
+    let hwm = proc_kib("VmHWM");
+
+    let build_ns = ns(build) / n as f64;
+    let hop_ns = ns(run) / hops as f64;
+    let kib_per = (rss1 - rss0) as f64 / n as f64;
+    let info = format!(
+        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2}",
+        ns(build) / 1e6,
+        ns(run) / 1e6
+    );
+    // No teardown: the process exits with the nodes blocked, as the peers do.
+    std::mem::forget(handles);
+    std::mem::forget(queues);
+    match workload {
+        "ring_build" => Report {
+            info,
+            value: build_ns,
+            unit: "ns/spawn",
+        },
+        "ring_mem" => Report {
+            info,
+            value: kib_per,
+            unit: "KiB/node",
+        },
+        _ => Report {
+            info,
+            value: hop_ns,
+            unit: "ns/hop",
+        },
+    }
+}
+
+fn bench_idle(n: usize) -> Report {
+    let rss0 = proc_kib("VmRSS");
+    let ready: Queue<()> = Queue::unbounded();
+    let t0 = Instant::now();
+    let mut inboxes = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let inbox: Queue<usize> = Queue::unbounded();
+        inboxes.push(inbox.clone());
+        let ready = ready.clone();
+        let h = grove::Builder::new().spawn(move || {
+            ready.put(()).unwrap();
+            inbox.get().unwrap() // parks here
+        });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                println!("INFO idle failed after {i} green threads: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    for _ in 0..n {
+        ready.get().unwrap();
+    }
+    let up = t0.elapsed();
+    let rss1 = proc_kib("VmRSS");
+
+    let t1 = Instant::now();
+    for q in &inboxes {
+        q.put(1).unwrap();
+    }
+    let mut sum = 0;
+    for h in handles {
+        sum += h.join().expect("green thread panicked");
+    }
+    assert_eq!(sum, n);
+    let release = t1.elapsed();
+    Report {
+        info: format!(
+            "INFO idle n={n} spawn_ready_ms={:.1} release_join_ms={:.1} rss_before_kib={rss0} rss_blocked_kib={rss1} vmhwm_kib={}",
+            ns(up) / 1e6,
+            ns(release) / 1e6,
+            proc_kib("VmHWM")
+        ),
+        value: (rss1 - rss0) as f64 / n as f64,
+        unit: "KiB/thread",
+    }
+}
+
+/// The standard cases, as the peers' `run.sh` lists them (plus the sizes
+/// that fit under the default `vm.max_map_count`, as for may).
+const CASES: &[&str] = &[
+    "spawn 1",
+    "spawn_mt 2",
+    "pingpong 1",
+    "pingpong_mt 2",
+    "ring 1",
+    "ring_mt 2",
+    "ring_build 1",
+    "ring_mem 1 100000",
+    "ring_mem 1 30000",
+    "idle 1",
+    "idle 1 30000",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if args.is_empty() {
+        let exe = std::env::current_exe().expect("own path");
+        for case in CASES {
+            let out = std::process::Command::new(&exe)
+                .args(case.split_whitespace())
+                .output()
+                .expect("run a case");
+            let text = String::from_utf8_lossy(&out.stdout);
+            match text.lines().rev().find(|l| l.starts_with("RESULT ")) {
+                Some(line) if out.status.success() => println!("{line}"),
+                _ => println!(
+                    "FAILED {case} {SYSTEM} exit={}: {}",
+                    out.status.code().unwrap_or(-1),
+                    text.lines().last().unwrap_or("")
+                ),
+            }
+        }
+        return;
+    }
+    if args.len() < 2 {
+        eprintln!("usage: micro <spawn|spawn_mt|pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem|idle> <workers> [N] [M]");
+        std::process::exit(2);
+    }
+    let workload = args[0].clone();
+    let workers: usize = args[1].parse().expect("bad worker count");
+    let n_arg = args
+        .get(2)
+        .map(|s| s.parse::<usize>().expect("bad integer"));
+    let m_arg = args
+        .get(3)
+        .map(|s| s.parse::<usize>().expect("bad integer"));
+    let mut label = workload.clone();
+    for (prefix, a) in ["_n", "_m"].iter().zip(args.iter().skip(2)) {
+        label.push_str(prefix);
+        label.push_str(a);
+    }
+
+    let rt = grove::Runtime::builder()
+        .workers(workers.max(1))
+        .build()
+        .expect("runtime");
+    println!("INFO system={SYSTEM} workers={}", workers.max(1));
+    let wl = workload.clone();
+    let report = rt.block_on(move || match wl.as_str() {
+        "spawn" | "spawn_mt" => Some(bench_spawn(n_arg.unwrap_or(100_000))),
+        "pingpong" | "pingpong_mt" => Some(bench_pingpong(n_arg.unwrap_or(1_000_000))),
+        "ring" | "ring_mt" | "ring_build" => Some(bench_ring(
+            &wl,
+            n_arg.unwrap_or(10_000),
+            m_arg.unwrap_or(100),
+        )),
+        "ring_mem" => Some(bench_ring(
+            &wl,
+            n_arg.unwrap_or(100_000),
+            m_arg.unwrap_or(1),
+        )),
+        "idle" => Some(bench_idle(n_arg.unwrap_or(100_000))),
+        _ => None,
+    });
+    let Some(report) = report else {
+        eprintln!("unknown workload {workload}");
+        std::process::exit(2);
+    };
+    println!("{}", report.info);
+    println!(
+        "RESULT {label} {SYSTEM} {:.1} {}",
+        report.value, report.unit
+    );
+    // Like the peers, exit without tearing the ring down.
+    std::process::exit(0);
+}
