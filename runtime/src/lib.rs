@@ -35,6 +35,9 @@
 //!   In a green thread it suspends; on a plain OS thread it parks the
 //!   thread. Every return from it checks for kill and expired timeouts,
 //!   which unwind the stack so destructors run.
+//! * `reactor` — readiness of registered I/O sources, cached per source
+//!   with a tick so a ready socket costs one system call; [`io`] is its
+//!   public face, [`io::Cooperative`], on which `grove::net` is built.
 //! * `timer` — per-worker min-heap of deadlines.
 //! * `stack` — stack pool and the `vm.max_map_count` budget; `sys` — the
 //!   stack-overflow report.
@@ -58,6 +61,7 @@ mod timer;
 mod worker;
 
 pub mod greenlet;
+pub mod io;
 pub mod sync;
 
 pub use blocking::spawn_blocking;

@@ -1,17 +1,277 @@
-//! The reactor seam: where I/O readiness from a worker's mio `Poll` reaches
-//! the green threads that wait for it.
+//! The reactor: readiness of registered I/O sources, cached per source, and
+//! the green threads (or OS threads) that wait for it.
 //!
-//! Each worker's `Poll` is also where the worker sleeps (see `worker`), so
-//! readiness, cross-thread wakes and timers all arrive through one
-//! `epoll_wait`. Socket registration and readiness caching belong to
-//! grove-net (issue 3), which will register sources here; until then no
-//! source is registered, and the only token a worker sees is its own waker's,
-//! which the worker filters out before calling [`dispatch`].
+//! Each worker's mio `Poll` is also where the worker sleeps (see `worker`),
+//! so readiness, cross-thread wakes and timers all arrive through one
+//! `epoll_wait`. A source is registered once, edge-triggered, for both
+//! directions, with the worker that created it (or, from a plain thread,
+//! with one chosen round-robin). It may then be used from any green thread
+//! on any worker, or from an OS thread: readiness is recorded in the
+//! source's [`ScheduledIo`] and its waiters are woken through their
+//! [`Waker`](crate::park::Waker)s, which reach any thread.
+//!
+//! # Cached readiness and the tick
+//!
+//! An I/O call is always tried first; only when it fails with `WouldBlock`
+//! does the caller clear the readiness bit it relied on and wait. An event
+//! that arrives between the system call and the clearing must not be wiped
+//! out, so the readiness word carries a *tick* that every event bumps: the
+//! bit is cleared only if the tick is still the one read before the call.
+//! A source that is ready thus costs exactly one system call per operation.
+//!
+//! # Lifetime of a registration
+//!
+//! The mio token is the address of the source's `ScheduledIo`, kept alive
+//! by a strong count the registration owns. On drop the source is
+//! deregistered first; then that count is handed to the worker it was
+//! registered with, which releases it after the `poll` batch in progress
+//! has been dispatched. A batch gathered before the deregistration may
+//! still name the token, and this is what keeps it valid; a batch gathered
+//! after cannot.
 
-/// Delivers one readiness event to the green threads waiting on its source.
-pub(crate) fn dispatch(event: &mio::event::Event) {
-    tracing::trace!(
-        token = event.token().0,
-        "grove: event for an unregistered token"
-    );
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::park::{current_waker, WaitKind};
+use crate::runtime::Shared;
+use crate::sync::waiters::{expired, park_or, WaitList};
+
+/// Readiness bits of a source.
+pub(crate) const READABLE: usize = 1;
+pub(crate) const WRITABLE: usize = 1 << 1;
+pub(crate) const READ_CLOSED: usize = 1 << 2;
+pub(crate) const WRITE_CLOSED: usize = 1 << 3;
+pub(crate) const ERROR: usize = 1 << 4;
+const BITS: usize = 0xff;
+const TICK_SHIFT: u32 = 8;
+
+/// A direction an operation waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading (or accepting, or receiving).
+    Read,
+    /// Writing (or connecting, or sending).
+    Write,
+}
+
+impl Direction {
+    /// The bits that let an operation in this direction make progress.
+    fn ready_mask(self) -> usize {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+
+    /// The bit cleared after a `WouldBlock`.
+    fn bit(self) -> usize {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+}
+
+/// Per-source state shared by the reactor and every user of the source.
+#[derive(Debug, Default)]
+pub(crate) struct ScheduledIo {
+    /// `tick << 8 | readiness bits`.
+    readiness: AtomicUsize,
+    /// Who waits, per direction.
+    waiters: Mutex<IoWaiters>,
+}
+
+/// The wait lists of one source.
+#[derive(Debug, Default)]
+struct IoWaiters {
+    readers: WaitList,
+    writers: WaitList,
+}
+
+impl IoWaiters {
+    fn list(&mut self, dir: Direction) -> &mut WaitList {
+        match dir {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
+}
+
+impl ScheduledIo {
+    /// The readiness word now (to pass to [`clear`](Self::clear) later).
+    #[inline]
+    pub(crate) fn snapshot(&self) -> usize {
+        self.readiness.load(Ordering::Acquire)
+    }
+
+    /// Records an event and wakes the waiters it concerns. Any thread.
+    pub(crate) fn set_ready(&self, bits: usize) {
+        let mut cur = self.readiness.load(Ordering::Relaxed);
+        loop {
+            let tick = (cur >> TICK_SHIFT).wrapping_add(1);
+            let next = (tick << TICK_SHIFT) | (cur & BITS) | bits;
+            match self.readiness.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        let (readers, writers) = {
+            let mut w = self.waiters.lock();
+            let r = (bits & Direction::Read.ready_mask() != 0 && !w.readers.is_empty())
+                .then(|| w.readers.take_all());
+            let wr = (bits & Direction::Write.ready_mask() != 0 && !w.writers.is_empty())
+                .then(|| w.writers.take_all());
+            (r, wr)
+        };
+        if let Some(r) = readers {
+            r.wake_all();
+        }
+        if let Some(w) = writers {
+            w.wake_all();
+        }
+    }
+
+    /// After a `WouldBlock`: clears `dir`'s bit unless an event arrived
+    /// since `snapshot` was taken.
+    pub(crate) fn clear(&self, snapshot: usize, dir: Direction) {
+        let mut cur = snapshot;
+        loop {
+            if cur >> TICK_SHIFT != snapshot >> TICK_SHIFT {
+                return;
+            }
+            match self.readiness.compare_exchange_weak(
+                cur,
+                cur & !dir.bit(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Whether an operation in `dir` may make progress now.
+    #[inline]
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.snapshot() & dir.ready_mask() != 0
+    }
+
+    /// Waits until `dir` is ready (suspending a green thread, parking an OS
+    /// thread), or until `deadline` (`ErrorKind::TimedOut`). A switch
+    /// point: kill and `grove::timeout` unwind here.
+    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        loop {
+            let id = {
+                let mut w = self.waiters.lock();
+                if self.is_ready(dir) {
+                    return Ok(());
+                }
+                if expired(deadline) {
+                    return Err(timed_out());
+                }
+                w.list(dir).push(current_waker())
+            };
+            park_or(WaitKind::Io, deadline, || {
+                self.waiters.lock().list(dir).remove(id);
+            });
+            // Woken waiters were all taken off the list; a timed-out or
+            // spuriously woken one is still on it.
+            self.waiters.lock().list(dir).remove(id);
+        }
+    }
+}
+
+/// The error a wait past its deadline returns.
+pub(crate) fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "grove: I/O wait timed out")
+}
+
+/// A source's registration with one worker's `Poll`.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The readiness the reactor records for the source.
+    io: Arc<ScheduledIo>,
+    /// The runtime it is registered with.
+    shared: Arc<Shared>,
+    /// The worker whose `Poll` delivers its events.
+    worker: usize,
+}
+
+impl Registration {
+    /// Registers `source` (edge-triggered, both directions) with a worker
+    /// of the calling context's runtime: the current worker if called from
+    /// one, else one picked round-robin.
+    pub(crate) fn new<S: mio::event::Source + ?Sized>(source: &mut S) -> io::Result<Registration> {
+        let shared = crate::runtime::current_shared();
+        let worker = match crate::worker::current() {
+            Some(w) if Arc::ptr_eq(&w.shared, &shared) => w.index,
+            _ => shared.next_io_worker(),
+        };
+        let io = Arc::new(ScheduledIo::default());
+        let token = mio::Token(Arc::as_ptr(&io) as usize);
+        shared.workers[worker].registry.register(
+            source,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )?;
+        Ok(Registration { io, shared, worker })
+    }
+
+    /// The readiness state.
+    #[inline]
+    pub(crate) fn io(&self) -> &ScheduledIo {
+        &self.io
+    }
+
+    /// Deregisters `source`; the registration is then dropped. Must be
+    /// called with the source this registration was made for.
+    pub(crate) fn deregister<S: mio::event::Source + ?Sized>(self, source: &mut S) {
+        let ws = &self.shared.workers[self.worker];
+        if let Err(e) = ws.registry.deregister(source) {
+            tracing::debug!("grove: deregistering an I/O source failed: {e}");
+        }
+        // Hand our strong count to the worker: it drops it after the poll
+        // batch in progress (which may still name our token) is dispatched.
+        ws.release_io(self.io);
+    }
+}
+
+/// Delivers one readiness event to the source it names.
+///
+/// # Safety
+///
+/// The event must come from a worker's `Poll`, whose tokens other than
+/// `WAKE_TOKEN` are `Arc<ScheduledIo>` addresses kept alive until after
+/// the batch holding the event has been dispatched (see the module docs).
+pub(crate) unsafe fn dispatch(event: &mio::event::Event) {
+    let mut bits = 0;
+    if event.is_readable() {
+        bits |= READABLE;
+    }
+    if event.is_writable() {
+        bits |= WRITABLE;
+    }
+    if event.is_read_closed() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() {
+        bits |= WRITE_CLOSED;
+    }
+    if event.is_error() {
+        bits |= ERROR;
+    }
+    let p = event.token().0 as *const ScheduledIo;
+    // SAFETY: the caller's contract: `p` is the address of a live
+    // `ScheduledIo` for the duration of this batch.
+    unsafe { (*p).set_ready(bits) };
 }

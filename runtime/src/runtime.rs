@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingPool,
     /// When the runtime started (watchdog clock).
     pub(crate) started: Instant,
+    /// Round-robin cursor for I/O sources registered from outside a worker.
+    pub(crate) next_io: AtomicUsize,
 }
 
 impl Shared {
@@ -78,6 +80,12 @@ impl Shared {
         if let Some(ws) = self.workers.iter().find(|w| w.is_sleeping()) {
             ws.unpark();
         }
+    }
+
+    /// The worker that gets the next I/O source registered from outside
+    /// the runtime's workers.
+    pub(crate) fn next_io_worker(&self) -> usize {
+        self.next_io.fetch_add(1, Ordering::Relaxed) % self.workers.len()
     }
 
     /// Nanoseconds since the runtime started.
@@ -252,6 +260,7 @@ impl RuntimeBuilder {
             shutdown: AtomicBool::new(false),
             blocking: BlockingPool::new(config.max_blocking_threads),
             started: Instant::now(),
+            next_io: AtomicUsize::new(0),
             config,
         });
         let mut threads = Vec::with_capacity(n);

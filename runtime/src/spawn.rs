@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::join::{CompleteOnDrop, JoinError, JoinHandle, Packet};
 use crate::runtime::{current_shared, Shared};
-use crate::stack::{normalize_size, StackBudget};
+use crate::stack::{normalize_size, StackBudget, StartReservation};
 use crate::task::{Entry, Task, NO_OWNER};
 
 /// Spawns a green thread running `f` and returns a handle to join or kill it
@@ -62,7 +62,10 @@ where
         .expect("grove::spawn_local must be called from inside a green thread");
     let shared = w.shared.clone();
     let stack = shared.config.stack_size;
-    let (task, handle) = make_task(shared, None, stack, f, w.index);
+    let reservation = StackBudget::get()
+        .reserve_start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (task, handle) = make_task(shared, None, stack, f, w.index, reservation);
     crate::worker::schedule_new(task);
     handle
 }
@@ -74,6 +77,7 @@ fn make_task<F, T>(
     stack_size: usize,
     f: F,
     owner: usize,
+    reservation: StartReservation,
 ) -> (Arc<Task>, JoinHandle<T>)
 where
     F: FnOnce() -> T + 'static,
@@ -90,7 +94,7 @@ where
         };
         guard.packet.complete(result);
     });
-    let task = Task::new(shared, name, stack_size, entry, owner);
+    let task = Task::new(shared, name, stack_size, entry, owner, reservation);
     let handle = JoinHandle::new(Some(task.clone()), packet);
     (task, handle)
 }
@@ -106,12 +110,12 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    StackBudget::get().check()?;
     if shared.shutdown.load(std::sync::atomic::Ordering::Acquire) {
         return Err(std::io::Error::other("grove: the runtime is shut down"));
     }
     let stack = stack_size.unwrap_or(shared.config.stack_size);
-    let (task, handle) = make_task(shared.clone(), name, stack, f, NO_OWNER);
+    let reservation = StackBudget::get().reserve_start()?;
+    let (task, handle) = make_task(shared.clone(), name, stack, f, NO_OWNER, reservation);
     crate::worker::schedule_new(task);
     Ok(handle)
 }
@@ -172,7 +176,10 @@ impl Builder {
     /// Fails with [`ErrorKind::OutOfMemory`](std::io::ErrorKind::OutOfMemory)
     /// when the process has as many green-thread stacks as the kernel's
     /// `vm.max_map_count` allows (each guard-paged stack takes two mappings);
-    /// the message names the limit and how to raise it.
+    /// the message names the limit and how to raise it. Green threads
+    /// spawned but not yet started count, as they will each need a stack;
+    /// at the limit, spawn first lets them start (a switch point), and
+    /// fails only if none of them finishes to free its stack.
     ///
     /// ```
     /// let h = grove_runtime::Builder::new().spawn(|| 3)?;

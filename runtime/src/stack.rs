@@ -20,6 +20,15 @@
 //! counts the stacks that exist and turns the cap into a clear error at
 //! spawn time, naming the limit and how to raise it, instead of an obscure
 //! `ENOMEM` later.
+//!
+//! A green thread takes its stack when it first runs, not when it is
+//! spawned, so spawn counts it as *pending* until then (a
+//! [`StartReservation`]). Spawning while live + pending stacks reach the
+//! limit first lets the pending green threads start (they may finish and
+//! give their stacks back, as in a spawn-then-join-all loop); only if that
+//! frees nothing does spawn fail. So 100,000 short green threads spawned
+//! before any runs are fine, and the 32,001st long-lived one is an error
+//! from `spawn` itself, not a green thread that silently never starts.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,6 +43,22 @@ const MAP_RESERVE: usize = 2048;
 
 /// Stacks that exist right now, in every runtime of the process.
 static LIVE_STACKS: AtomicUsize = AtomicUsize::new(0);
+/// Green threads spawned but not yet started (each will want a stack).
+static PENDING_STARTS: AtomicUsize = AtomicUsize::new(0);
+/// How many waits for pending green threads to start may pass without any
+/// of them starting before spawn gives up.
+const MAX_STALLS: u32 = 1000;
+
+/// A spawned green thread's claim on a future stack; dropped when it starts
+/// (or is dropped unstarted).
+#[derive(Debug)]
+pub(crate) struct StartReservation(());
+
+impl Drop for StartReservation {
+    fn drop(&mut self) {
+        PENDING_STARTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The process-wide cap on live stacks, derived from `vm.max_map_count`.
 #[derive(Debug)]
@@ -64,6 +89,34 @@ impl StackBudget {
                 limit,
             }
         })
+    }
+
+    /// Claims a stack for a green thread about to be spawned. At the limit,
+    /// first lets pending green threads start (a switch point in a green
+    /// thread, a short sleep on an OS thread); fails if that frees nothing.
+    pub(crate) fn reserve_start(&self) -> io::Result<StartReservation> {
+        let mut stalls = 0;
+        loop {
+            let live = LIVE_STACKS.load(Ordering::Relaxed);
+            let pending = PENDING_STARTS.load(Ordering::Relaxed);
+            if live.saturating_add(pending) < self.limit {
+                PENDING_STARTS.fetch_add(1, Ordering::Relaxed);
+                return Ok(StartReservation(()));
+            }
+            if pending == 0 || stalls >= MAX_STALLS {
+                return Err(self.exhausted(live));
+            }
+            if crate::park::in_green_thread() {
+                crate::park::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            if PENDING_STARTS.load(Ordering::Relaxed) >= pending {
+                stalls += 1;
+            } else {
+                stalls = 0;
+            }
+        }
     }
 
     /// Fails if one more stack would pass the mapping limit.

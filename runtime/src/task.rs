@@ -46,7 +46,7 @@ use corosensei::{Coroutine, Yielder};
 
 use crate::park::WaitKind;
 use crate::runtime::Shared;
-use crate::stack::PooledStack;
+use crate::stack::{PooledStack, StartReservation};
 
 /// A shared reference to a green thread.
 pub(crate) type TaskRef = Arc<Task>;
@@ -116,6 +116,8 @@ pub(crate) struct TaskLocal {
     pub(crate) timeouts: Vec<TimeoutFrame>,
     /// Slot in the owner's live-task table, for `dump()`.
     pub(crate) live_key: Option<usize>,
+    /// Its claim on a stack, until it starts.
+    pub(crate) reservation: Option<StartReservation>,
 }
 
 /// One active `grove::timeout` scope.
@@ -152,6 +154,7 @@ impl Task {
         stack_size: usize,
         entry: Entry,
         owner: usize,
+        reservation: StartReservation,
     ) -> TaskRef {
         Arc::new(Task {
             id: next_id(),
@@ -170,6 +173,7 @@ impl Task {
                 yielder: std::ptr::null(),
                 timeouts: Vec::new(),
                 live_key: None,
+                reservation: Some(reservation),
             }),
         })
     }

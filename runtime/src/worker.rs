@@ -55,6 +55,7 @@ use parking_lot::Mutex;
 use slab::Slab;
 
 use crate::park::{self, clone_task_ref};
+use crate::reactor::ScheduledIo;
 use crate::runtime::Shared;
 use crate::stack::{guard_range, StackPool};
 use crate::task::{Suspend, Task, TaskRef, DONE, NO_OWNER, PARKED, RUNNING, SCHEDULED};
@@ -75,6 +76,13 @@ pub(crate) struct WorkerShared {
     wake_pending: AtomicBool,
     /// Interrupts the worker's `poll`.
     waker: mio::Waker,
+    /// Registers I/O sources with the worker's `poll`, from any thread.
+    pub(crate) registry: mio::Registry,
+    /// Deregistered sources whose last reactor reference the worker drops
+    /// after its current `poll` batch (see `reactor`).
+    released: Mutex<Vec<Arc<ScheduledIo>>>,
+    /// Whether `released` may be non-empty.
+    released_pending: AtomicBool,
     /// Started, unfinished tasks of this worker, for `dump()`.
     pub(crate) live: Mutex<Slab<TaskRef>>,
     /// Id of the task running now (0: none), for the watchdog.
@@ -91,6 +99,9 @@ impl WorkerShared {
             sleeping: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
             waker: mio::Waker::new(poll.registry(), WAKE_TOKEN)?,
+            registry: poll.registry().try_clone()?,
+            released: Mutex::new(Vec::new()),
+            released_pending: AtomicBool::new(false),
             live: Mutex::new(Slab::new()),
             running_id: AtomicU64::new(0),
             running_since: AtomicU64::new(0),
@@ -102,6 +113,13 @@ impl WorkerShared {
         self.remote.lock().push(task);
         self.remote_pending.store(true, Ordering::SeqCst);
         self.unpark();
+    }
+
+    /// Hands over the reactor's reference to a deregistered source; the
+    /// worker drops it once no `poll` batch can still name it.
+    pub(crate) fn release_io(&self, io: Arc<ScheduledIo>) {
+        self.released.lock().push(io);
+        self.released_pending.store(true, Ordering::Release);
     }
 
     /// Whether the worker sleeps (or is about to) in `poll`.
@@ -381,8 +399,17 @@ impl Worker {
         drop(poll);
         for ev in events.iter() {
             if ev.token() != WAKE_TOKEN {
-                crate::reactor::dispatch(ev);
+                // SAFETY: every other token of this `Poll` is the address of
+                // a registered source's `ScheduledIo`, whose reactor
+                // reference is only dropped below, after this batch.
+                unsafe { crate::reactor::dispatch(ev) };
             }
+        }
+        let ws = self.my_shared();
+        if ws.released_pending.load(Ordering::Acquire) {
+            ws.released_pending.store(false, Ordering::Relaxed);
+            let released = std::mem::take(&mut *ws.released.lock());
+            drop(released);
         }
     }
 
@@ -398,12 +425,16 @@ impl Worker {
             if task.killed.load(Ordering::Acquire) {
                 // Killed before it started: it never runs.
                 task.state.store(DONE, Ordering::Release);
+                local.reservation = None;
                 drop(entry);
                 return;
             }
             // SAFETY: as above.
             let stacks = unsafe { &mut *self.stacks.get() };
-            let stack = match stacks.take(task.stack_size) {
+            let stack = stacks.take(task.stack_size);
+            // Started (or failed to): no longer pending.
+            local.reservation = None;
+            let stack = match stack {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!("grove: green thread {} could not start: {e}", task.id);
@@ -537,6 +568,7 @@ impl Worker {
         let local = unsafe { t.local() };
         if local.coroutine.is_none() {
             t.state.store(DONE, Ordering::Release);
+            local.reservation = None;
             drop(local.entry.take());
         }
     }

@@ -58,7 +58,7 @@ mod group;
 mod mutex;
 mod queue;
 mod semaphore;
-mod waiters;
+pub(crate) mod waiters;
 
 pub use async_result::AsyncResult;
 pub use event::Event;
