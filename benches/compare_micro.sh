@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs grove's micro benchmark and the peers' (../shared/peers/micro) in one
+# session, so the figures are comparable, and prints the RESULT lines.
+#
+#   benches/compare_micro.sh                  grove, then every peer
+#   benches/compare_micro.sh go tokio         grove, then only these peers
+#   REPS=5 benches/compare_micro.sh           repetitions per case (default 3):
+#                                             the median, then a '#' min/max line
+#   PEERS_DIR=/path/to/peers/micro            where the peers live
+#
+# Peers must be built first (../shared/peers/setup.sh). The gevent
+# 1,000,000-node ring is skipped (SKIP_SLOW=1) unless SKIP_SLOW=0 is given.
+set -u
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-3}
+TIMEOUT=${TIMEOUT:-120}
+PEERS_DIR=${PEERS_DIR:-../shared/peers/micro}
+
+cargo bench --bench micro --no-run >/dev/null 2>&1 || {
+    echo "cannot build benches/micro.rs" >&2
+    exit 1
+}
+BIN=$(cargo bench --bench micro --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$BIN" ] || { echo "no micro bench binary" >&2; exit 1; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), vm.max_map_count=$(cat /proc/sys/vm/max_map_count)"
+echo "# date: $(date -u +%Y-%m-%dT%H:%MZ), REPS=$REPS"
+
+# The same cases as the peers' run.sh; 30,000 variants where 100,000 live
+# guard-paged stacks need more than vm.max_map_count allows (as for may).
+CASES=(
+    "spawn 1" "spawn_mt 2" "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2"
+    "ring_build 1" "ring_mem 1 100000" "ring_mem 1 30000" "idle 1" "idle 1 30000"
+)
+for c in "${CASES[@]}"; do
+    vals=""
+    line=""
+    for ((r = 1; r <= REPS; r++)); do
+        # shellcheck disable=SC2086
+        out=$(timeout "$TIMEOUT" "$BIN" $c </dev/null 2>&1)
+        rc=$?
+        line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+        if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+            echo "FAILED $c grove exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
+            line=""
+            break
+        fi
+        read -r _ label _ val unit <<<"$line"
+        vals+="$val"$'\n'
+    done
+    [ -n "$line" ] || continue
+    echo "RESULT $label grove $(printf '%s' "$vals" | median) $unit"
+    echo "#   runs=$REPS min=$(printf '%s' "$vals" | sort -g | head -n 1) max=$(printf '%s' "$vals" | sort -g | tail -n 1)  command: $BIN $c"
+done
+
+if [ -x "$PEERS_DIR/run.sh" ]; then
+    REPS=$REPS TIMEOUT=$TIMEOUT SKIP_SLOW=${SKIP_SLOW:-1} "$PEERS_DIR/run.sh" "$@"
+else
+    echo "# peers not found at $PEERS_DIR; run ../shared/peers/setup.sh" >&2
+fi
