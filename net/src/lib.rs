@@ -48,6 +48,8 @@ mod addr;
 mod server;
 mod socket;
 mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 mod unix;
 
