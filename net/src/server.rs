@@ -270,6 +270,20 @@ impl RunningServer {
         self.connections.len()
     }
 
+    /// Blocks until the server ends: its accept loop only ends when it is
+    /// killed (for example by the runtime shutting down), so this is how a
+    /// program serves "forever" after `start`.
+    ///
+    /// ```no_run
+    /// let running = grove_net::StreamServer::bind("127.0.0.1:7000", |_s, _p| {})?.start();
+    /// running.wait();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait(self) {
+        let _ = self.acceptor.join();
+        self.connections.join();
+    }
+
     /// Stops accepting at once (the listener closes), waits up to `grace`
     /// for the connections in progress to finish, then kills the rest and
     /// waits for them to unwind.

@@ -11,6 +11,7 @@
 //! with `InvalidInput`.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -65,14 +66,14 @@ impl Timeout {
 
 /// A registered socket with std's per-socket settings.
 #[derive(Debug)]
-pub(crate) struct Socket<T: mio::event::Source> {
+pub(crate) struct Socket<T: mio::event::Source + AsRawFd> {
     pub(crate) io: Cooperative<T>,
     pub(crate) read_timeout: Timeout,
     pub(crate) write_timeout: Timeout,
     nonblocking: AtomicBool,
 }
 
-impl<T: mio::event::Source> Socket<T> {
+impl<T: mio::event::Source + AsRawFd> Socket<T> {
     pub(crate) fn new(source: T) -> io::Result<Socket<T>> {
         Ok(Socket {
             io: Cooperative::new(source)?,
@@ -137,7 +138,7 @@ pub(crate) fn finish_connect<T, F>(
     check: F,
 ) -> io::Result<()>
 where
-    T: mio::event::Source,
+    T: mio::event::Source + AsRawFd,
     F: Fn(&T) -> io::Result<()>,
 {
     io.write_with(deadline, |s| check(s)).map_err(|e| {

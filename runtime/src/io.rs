@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 use crate::reactor::{Direction, Registration};
@@ -19,7 +20,8 @@ use crate::reactor::{Direction, Registration};
 /// for readiness, so a ready source costs one system call per operation.
 /// The source may be used from several green threads at once (one reading
 /// while another writes, as with `TcpStream::try_clone`), on any worker or
-/// OS thread.
+/// OS thread. It even outlives its runtime: once that has shut down, waits
+/// fall back to `poll(2)` on the descriptor.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -37,14 +39,14 @@ use crate::reactor::{Direction, Registration};
 /// a.write_with(None, |s| (&*s).write(b"hello")).unwrap();
 /// assert_eq!(reader.join().unwrap(), b"hello");
 /// ```
-pub struct Cooperative<T: mio::event::Source> {
+pub struct Cooperative<T: mio::event::Source + AsRawFd> {
     /// The source; `None` only inside `into_inner` and `drop`.
     source: Option<T>,
     /// Its registration; `None` only inside `into_inner` and `drop`.
     registration: Option<Registration>,
 }
 
-impl<T: mio::event::Source> Cooperative<T> {
+impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// Registers `source`, which must be in non-blocking mode (mio's types
     /// always are), with a worker of the calling context's runtime.
     ///
@@ -131,14 +133,20 @@ impl<T: mio::event::Source> Cooperative<T> {
         deadline: Option<Instant>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        let io = self.registration().io();
+        let registration = self.registration();
+        let io = registration.io();
         let source = self.get_ref();
         loop {
             let snapshot = io.snapshot();
             match op(source) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     io.clear(snapshot, dir);
-                    io.wait(dir, deadline)?;
+                    if registration.is_orphaned() {
+                        // Its runtime is gone: nobody delivers readiness.
+                        crate::reactor::wait_fd(source.as_raw_fd(), dir, deadline)?;
+                    } else {
+                        io.wait(dir, deadline)?;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,
@@ -158,7 +166,16 @@ impl<T: mio::event::Source> Cooperative<T> {
     /// b.readable(None).unwrap();
     /// ```
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.registration().io().wait(Direction::Read, deadline)
+        self.wait(Direction::Read, deadline)
+    }
+
+    fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        let r = self.registration();
+        if r.is_orphaned() {
+            crate::reactor::wait_fd(self.get_ref().as_raw_fd(), dir, deadline)
+        } else {
+            r.io().wait(dir, deadline)
+        }
     }
 
     /// Waits until the source is writable (or closed, or in error), or
@@ -170,7 +187,7 @@ impl<T: mio::event::Source> Cooperative<T> {
     /// a.writable(None).unwrap();
     /// ```
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.registration().io().wait(Direction::Write, deadline)
+        self.wait(Direction::Write, deadline)
     }
 
     /// Deregisters the source and gives it back.
@@ -190,7 +207,7 @@ impl<T: mio::event::Source> Cooperative<T> {
     }
 }
 
-impl<T: mio::event::Source> Drop for Cooperative<T> {
+impl<T: mio::event::Source + AsRawFd> Drop for Cooperative<T> {
     fn drop(&mut self) {
         if let (Some(source), Some(r)) = (self.source.as_mut(), self.registration.take()) {
             r.deregister(source);
@@ -198,7 +215,7 @@ impl<T: mio::event::Source> Drop for Cooperative<T> {
     }
 }
 
-impl<T: mio::event::Source + fmt::Debug> fmt::Debug for Cooperative<T> {
+impl<T: mio::event::Source + AsRawFd + fmt::Debug> fmt::Debug for Cooperative<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cooperative")
             .field("source", &self.source)

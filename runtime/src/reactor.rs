@@ -30,6 +30,7 @@
 //! after cannot.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -67,11 +68,11 @@ impl Direction {
         }
     }
 
-    /// The bit cleared after a `WouldBlock`.
-    fn bit(self) -> usize {
+    /// `poll(2)` events for this direction.
+    fn poll_events(self) -> libc::c_short {
         match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
+            Direction::Read => libc::POLLIN,
+            Direction::Write => libc::POLLOUT,
         }
     }
 }
@@ -140,8 +141,12 @@ impl ScheduledIo {
         }
     }
 
-    /// After a `WouldBlock`: clears `dir`'s bit unless an event arrived
-    /// since `snapshot` was taken.
+    /// After a `WouldBlock`: clears every bit that let `dir` proceed
+    /// (readable or writable, but also closed and error: an operation that
+    /// just returned `WouldBlock` has nothing left to report from them, and
+    /// a bit left set would make the next wait return at once, forever —
+    /// a connected UDP socket's ICMP error did exactly that), unless an
+    /// event arrived since `snapshot` was taken.
     pub(crate) fn clear(&self, snapshot: usize, dir: Direction) {
         let mut cur = snapshot;
         loop {
@@ -150,7 +155,7 @@ impl ScheduledIo {
             }
             match self.readiness.compare_exchange_weak(
                 cur,
-                cur & !dir.bit(),
+                cur & !dir.ready_mask(),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -187,6 +192,52 @@ impl ScheduledIo {
             // Woken waiters were all taken off the list; a timed-out or
             // spuriously woken one is still on it.
             self.waiters.lock().list(dir).remove(id);
+        }
+    }
+}
+
+/// Waits for `fd` to be ready in `dir` without the reactor, for a source
+/// whose runtime has shut down (no worker polls its `Poll` any more): a
+/// plain OS thread blocks in `poll(2)`; a green thread (of another runtime)
+/// checks with a zero timeout and sleeps a millisecond between checks, so
+/// its worker keeps running the others.
+pub(crate) fn wait_fd(fd: RawFd, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+    let green = crate::park::in_green_thread();
+    loop {
+        let timeout_ms: libc::c_int = if green {
+            0
+        } else {
+            match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    libc::c_int::try_from(left.as_nanos().div_ceil(1_000_000))
+                        .unwrap_or(libc::c_int::MAX)
+                }
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: dir.poll_events(),
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid, initialised pollfd that lives across
+        // the call; poll(2) writes only its `revents`.
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if n > 0 {
+            return Ok(());
+        }
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if expired(deadline) {
+            return Err(timed_out());
+        }
+        if green {
+            crate::time::sleep(std::time::Duration::from_millis(1));
         }
     }
 }
@@ -231,6 +282,13 @@ impl Registration {
     #[inline]
     pub(crate) fn io(&self) -> &ScheduledIo {
         &self.io
+    }
+
+    /// Whether its runtime has shut down, so that no worker delivers its
+    /// readiness any more.
+    #[inline]
+    pub(crate) fn is_orphaned(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
     }
 
     /// Deregisters `source`; the registration is then dropped. Must be
