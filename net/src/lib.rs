@@ -45,6 +45,7 @@
 //! * `tls` — TLS streams (feature `tls`).
 
 mod addr;
+pub mod http;
 mod server;
 mod socket;
 mod tcp;

@@ -1,0 +1,548 @@
+//! One HTTP/1.1 connection, transport-agnostic: [`serve_connection`] reads
+//! requests from a [`Transport`], calls the handler, writes the responses,
+//! and returns when the connection is done.
+//!
+//! ```text
+//!            ┌──────────── keep-alive ◄─────────────────────┐
+//!            ▼                                              │
+//!   ┌─── read head ───┐  complete  ┌─ read body ─┐   ┌─ call handler ─┐
+//!   │ keep_alive_     │──────────► │ header_read_│──►│ catch &str /   │
+//!   │ timeout when    │            │ timeout per │   │ String panics  │
+//!   │ idle, else      │            │ read        │   │ → 500          │
+//!   │ header deadline │            └─────────────┘   └───────┬────────┘
+//!   └──┬──────────┬───┘                                     │ append response
+//!      │ EOF /    │ malformed / too large                   ▼
+//!      │ timeout  └──► 400 / 413 / 431 / 501 + close    close requested?
+//!      ▼                                                    │ yes → flush, Ok
+//!   flush, Ok(())
+//! ```
+//!
+//! Invariants:
+//! * **One read buffer per connection**, reused across requests: bytes
+//!   after one request (pipelining) stay in it and start the next. The
+//!   transport is read in large chunks, never byte by byte, and only when
+//!   the buffered bytes cannot make progress.
+//! * **Responses go out in request order, batched**: each response is
+//!   appended to one output buffer, which is flushed only before the
+//!   connection would block on a read (or when it grows past
+//!   [`FLUSH_AT`], or at the end). A burst of pipelined requests is answered
+//!   with one write. Bodies above [`COPY_BODY_MAX`] are written straight
+//!   from the response instead of being copied.
+//! * **Timeouts** (see [`Limits`]): while idle between requests the read
+//!   timeout is `keep_alive_timeout`; while a head is incomplete it is what
+//!   remains of `header_read_timeout`, counted from the start of the
+//!   connection for the first request and from the first byte of later
+//!   ones; while a body is read, `header_read_timeout` bounds each read. An
+//!   expired read (`WouldBlock` or `TimedOut`) closes the connection without
+//!   an answer. The transport's timeout is only set when it changes.
+//! * **Errors**: a request the server refuses (400, 413, 431, 501) gets its
+//!   status and `Connection: close`, then the connection closes (`Ok`). EOF
+//!   or a timeout in the middle of a request has nobody to answer: `Ok`.
+//!   Only transport errors return `Err`.
+//! * **Handler panics**: a panic whose payload is a `&'static str` or a
+//!   `String` (what `panic!` produces) becomes a 500 and the connection goes
+//!   on serving. Any other payload is re-raised with
+//!   [`resume_unwind`](std::panic::resume_unwind): grove kills green
+//!   threads and enforces timeouts by unwinding with private payload types,
+//!   and those must reach the runtime, not be swallowed as a 500.
+
+use std::io::{self, ErrorKind};
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use ::http::{Method, Request, Response, StatusCode, Version};
+
+use super::request::{self, Framing, Head};
+use super::response::{self, Persistence};
+use super::Limits;
+
+/// Initial size of a connection's read buffer.
+const READ_BUF: usize = 8 * 1024;
+/// A read is not attempted into less free space than this: the buffer is
+/// compacted or grown first.
+const MIN_READ: usize = 2 * 1024;
+/// The output buffer is flushed once it holds this much, even when more
+/// pipelined requests are waiting.
+const FLUSH_AT: usize = 64 * 1024;
+/// Larger response bodies are written from the response, not copied into
+/// the output buffer.
+const COPY_BODY_MAX: usize = 16 * 1024;
+/// Bodies are allocated up to this size from their `Content-Length`, and
+/// grown as bytes arrive beyond it (a client cannot make the server reserve
+/// `max_body_bytes` by announcing it).
+const BODY_PREALLOC_MAX: usize = 64 * 1024;
+
+/// A byte stream the HTTP server can serve: std's blocking `Read` and
+/// `Write` plus a read timeout with std's semantics (an expired read fails
+/// with [`ErrorKind::WouldBlock`] or [`ErrorKind::TimedOut`]).
+///
+/// grove's `TcpStream` and `UnixStream` are transports, and so is anything
+/// that wraps one (a TLS stream, a test double).
+pub trait Transport: io::Read + io::Write {
+    /// Sets the timeout of subsequent reads; `None` blocks indefinitely
+    /// (as [`std::net::TcpStream::set_read_timeout`]). Never called with a
+    /// zero duration.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+}
+
+/// Serves HTTP/1.1 requests from `io` with `handler` until the connection
+/// ends: the client closes it or asks to, it stays idle or slow past the
+/// [`Limits`], it sends a request the server must refuse, or the handler's
+/// response says `Connection: close`.
+///
+/// Returns `Ok(())` for all of those and `Err` only when the transport
+/// fails. Keep-alive (HTTP/1.1 by default, HTTP/1.0 with
+/// `Connection: keep-alive`), pipelining, `Content-Length` and chunked
+/// bodies, `Expect: 100-continue` and `HEAD` are handled here; the handler
+/// sees the decoded body and returns a whole response, whose
+/// `Content-Length`, `Date` and `Connection` headers the server fills in.
+///
+/// A handler that panics with a `&str` or `String` message is answered 500
+/// and the connection goes on; other panic payloads (such as grove's kill)
+/// propagate.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+/// use grove_net::http::{serve_connection, Limits, Transport};
+///
+/// struct Mem { input: std::io::Cursor<Vec<u8>>, output: Vec<u8> }
+/// impl Read for Mem {
+///     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> { self.input.read(buf) }
+/// }
+/// impl Write for Mem {
+///     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> { self.output.write(buf) }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+/// impl Transport for Mem {
+///     fn set_read_timeout(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// let mut mem = Mem {
+///     input: std::io::Cursor::new(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+///     output: Vec::new(),
+/// };
+/// let hello = |_req: http::Request<Vec<u8>>| http::Response::new(b"hi".to_vec());
+/// serve_connection(&mut mem, &hello, &Limits::default())?;
+/// assert!(mem.output.starts_with(b"HTTP/1.1 200 OK\r\n"));
+/// assert!(mem.output.ends_with(b"\r\n\r\nhi"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn serve_connection<T, H>(io: T, handler: &H, limits: &Limits) -> io::Result<()>
+where
+    T: Transport,
+    H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
+{
+    let mut conn = Conn {
+        io,
+        limits,
+        rbuf: ReadBuf::new(),
+        wbuf: Vec::with_capacity(4 * 1024),
+        timeout: None,
+        head_deadline: None,
+        served: 0,
+    };
+    // Pending responses are flushed before every read, so after a transport
+    // error there is nothing left worth writing.
+    conn.serve(handler)?;
+    conn.flush()
+}
+
+/// What came of waiting for a part of a request.
+#[derive(Debug)]
+enum Step<T> {
+    /// The part is complete.
+    Ready(T),
+    /// EOF or a timeout: close the connection without an answer.
+    Close,
+    /// Refuse the request with this status, then close.
+    Reject(StatusCode),
+}
+
+/// What one read into the buffer brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filled {
+    /// At least one byte.
+    Data,
+    /// The client closed its side.
+    Eof,
+    /// The read timed out.
+    TimedOut,
+}
+
+/// Where the decoding of a chunked body stands.
+#[derive(Debug, Clone, Copy)]
+enum Chunked {
+    /// Before a chunk-size line.
+    Size,
+    /// Inside a chunk's data, this many bytes left.
+    Data(u64),
+    /// After a chunk's data, before its CRLF.
+    DataEnd,
+    /// After the last chunk, in the trailer section.
+    Trailers,
+}
+
+/// The read buffer: `buf[start..end]` holds bytes read but not consumed.
+/// `buf` is always fully initialised, so reads go straight into its tail.
+#[derive(Debug)]
+struct ReadBuf {
+    /// Storage; its length is the capacity in use.
+    buf: Vec<u8>,
+    /// First unconsumed byte.
+    start: usize,
+    /// End of the bytes read.
+    end: usize,
+}
+
+impl ReadBuf {
+    fn new() -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; READ_BUF],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The unconsumed bytes.
+    fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.end - self.start);
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Free space to read into, at least [`MIN_READ`] bytes: the unconsumed
+    /// bytes move to the front, and the buffer grows if that is not enough.
+    /// The callers only read while the unconsumed bytes are below a limit,
+    /// which bounds the growth.
+    fn spare(&mut self) -> &mut [u8] {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < MIN_READ {
+            let len = (self.buf.len() * 2).max(self.end + MIN_READ);
+            self.buf.resize(len, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+}
+
+/// The state of one connection.
+#[derive(Debug)]
+struct Conn<'l, T> {
+    /// The transport.
+    io: T,
+    /// The bounds to enforce.
+    limits: &'l Limits,
+    /// Bytes read and not yet consumed.
+    rbuf: ReadBuf,
+    /// Responses not yet written.
+    wbuf: Vec<u8>,
+    /// The read timeout last set on the transport (`None`: never set).
+    timeout: Option<Option<Duration>>,
+    /// When the head being read must be complete (`None`: no head started,
+    /// or no `header_read_timeout`).
+    head_deadline: Option<Instant>,
+    /// Requests handed to the handler so far.
+    served: usize,
+}
+
+impl<T: Transport> Conn<'_, T> {
+    /// The request loop; returns when the connection should close.
+    fn serve<H>(&mut self, handler: &H) -> io::Result<()>
+    where
+        H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
+    {
+        loop {
+            let head = match self.read_head()? {
+                Step::Ready(head) => head,
+                Step::Close => return Ok(()),
+                Step::Reject(status) => {
+                    self.reject(status);
+                    return Ok(());
+                }
+            };
+            let Head {
+                mut request,
+                framing,
+                keep_alive,
+                expect_continue,
+                ..
+            } = head;
+            if expect_continue {
+                self.wbuf.extend_from_slice(response::CONTINUE);
+            }
+            let body = match framing {
+                Framing::Empty => Step::Ready(Vec::new()),
+                Framing::Length(len) => self.read_body(len)?,
+                Framing::Chunked => self.read_chunked()?,
+            };
+            match body {
+                Step::Ready(body) => *request.body_mut() = body,
+                Step::Close => return Ok(()),
+                Step::Reject(status) => {
+                    self.reject(status);
+                    return Ok(());
+                }
+            }
+
+            let head_request = request.method() == Method::HEAD;
+            let http10 = request.version() == Version::HTTP_10;
+            self.served += 1;
+            let resp = call(handler, request);
+
+            let last = self
+                .limits
+                .max_requests_per_connection
+                .is_some_and(|max| self.served >= max);
+            let close = !keep_alive || last || response::wants_close(&resp);
+            let persistence = match (close, http10) {
+                (true, _) => Persistence::Close,
+                (false, true) => Persistence::KeepAlive,
+                (false, false) => Persistence::Default,
+            };
+            self.write_response(&resp, head_request, persistence)?;
+            if close {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits for the next complete request head.
+    fn read_head(&mut self) -> io::Result<Step<Head>> {
+        loop {
+            if !self.rbuf.is_empty() {
+                match request::parse_head(self.rbuf.data(), self.limits) {
+                    Ok(Some(head)) => {
+                        self.rbuf.consume(head.len);
+                        self.head_deadline = None;
+                        return Ok(Step::Ready(head));
+                    }
+                    Ok(None) => {}
+                    Err(status) => return Ok(Step::Reject(status)),
+                }
+            }
+            let timeout = if self.rbuf.is_empty() && self.served > 0 {
+                // Idle between requests.
+                self.limits.keep_alive_timeout
+            } else {
+                match (self.limits.header_read_timeout, self.head_deadline) {
+                    (None, _) => None,
+                    (Some(t), None) => {
+                        self.head_deadline = Some(Instant::now() + t);
+                        Some(t)
+                    }
+                    (Some(_), Some(deadline)) => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            tracing::debug!("http: request head timed out");
+                            return Ok(Step::Close);
+                        }
+                        Some(left)
+                    }
+                }
+            };
+            match self.fill(timeout)? {
+                Filled::Data => {}
+                Filled::Eof => return Ok(Step::Close),
+                Filled::TimedOut => {
+                    tracing::debug!(served = self.served, "http: read timed out, closing");
+                    return Ok(Step::Close);
+                }
+            }
+        }
+    }
+
+    /// Reads a body of exactly `len` bytes.
+    fn read_body(&mut self, len: usize) -> io::Result<Step<Vec<u8>>> {
+        let mut body = Vec::with_capacity(len.min(BODY_PREALLOC_MAX));
+        loop {
+            let data = self.rbuf.data();
+            let take = data.len().min(len - body.len());
+            body.extend_from_slice(&data[..take]);
+            self.rbuf.consume(take);
+            if body.len() == len {
+                return Ok(Step::Ready(body));
+            }
+            if self.fill(self.limits.header_read_timeout)? != Filled::Data {
+                return Ok(Step::Close);
+            }
+        }
+    }
+
+    /// Reads and decodes a chunked body, trailers included (they are
+    /// validated and dropped).
+    fn read_chunked(&mut self) -> io::Result<Step<Vec<u8>>> {
+        let max = self.limits.max_body_bytes as u64;
+        let mut body = Vec::new();
+        let mut state = Chunked::Size;
+        loop {
+            let data = self.rbuf.data();
+            match state {
+                Chunked::Size => match request::parse_chunk_line(data) {
+                    Ok(Some((n, 0))) => {
+                        self.rbuf.consume(n);
+                        state = Chunked::Trailers;
+                        continue;
+                    }
+                    Ok(Some((n, size))) => {
+                        if size > max - body.len() as u64 {
+                            return Ok(Step::Reject(StatusCode::PAYLOAD_TOO_LARGE));
+                        }
+                        self.rbuf.consume(n);
+                        state = Chunked::Data(size);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(status) => return Ok(Step::Reject(status)),
+                },
+                Chunked::Data(left) => {
+                    if !data.is_empty() {
+                        // `take` <= data.len(), a usize.
+                        let take = (data.len() as u64).min(left) as usize;
+                        body.extend_from_slice(&data[..take]);
+                        self.rbuf.consume(take);
+                        state = match left - take as u64 {
+                            0 => Chunked::DataEnd,
+                            left => Chunked::Data(left),
+                        };
+                        continue;
+                    }
+                }
+                Chunked::DataEnd => match data {
+                    [b'\r', b'\n', ..] => {
+                        self.rbuf.consume(2);
+                        state = Chunked::Size;
+                        continue;
+                    }
+                    [] | [b'\r'] => {}
+                    _ => return Ok(Step::Reject(StatusCode::BAD_REQUEST)),
+                },
+                Chunked::Trailers => match request::parse_trailers(data, self.limits) {
+                    Ok(Some(n)) => {
+                        self.rbuf.consume(n);
+                        return Ok(Step::Ready(body));
+                    }
+                    Ok(None) => {}
+                    Err(status) => return Ok(Step::Reject(status)),
+                },
+            }
+            if self.fill(self.limits.header_read_timeout)? != Filled::Data {
+                return Ok(Step::Close);
+            }
+        }
+    }
+
+    /// Appends `resp` to the output (or writes it, for a large body).
+    fn write_response(
+        &mut self,
+        resp: &Response<Vec<u8>>,
+        head_request: bool,
+        persistence: Persistence,
+    ) -> io::Result<()> {
+        let send_body = response::write_head(&mut self.wbuf, resp, head_request, persistence);
+        let body = resp.body();
+        if send_body && body.len() > COPY_BODY_MAX {
+            self.flush()?;
+            self.io.write_all(body)?;
+        } else {
+            if send_body {
+                self.wbuf.extend_from_slice(body);
+            }
+            if self.wbuf.len() >= FLUSH_AT {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers a refused request with `status` and `Connection: close`.
+    fn reject(&mut self, status: StatusCode) {
+        tracing::debug!(%status, "http: refusing request");
+        response::write_error(&mut self.wbuf, status, Persistence::Close);
+    }
+
+    /// Writes out the output buffer (emptied even when the write fails, so
+    /// nothing is ever written twice).
+    fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let written = self.io.write_all(&self.wbuf);
+        self.wbuf.clear();
+        written?;
+        self.io.flush()
+    }
+
+    /// Flushes the pending responses (the connection is about to wait), then
+    /// reads once into the buffer with `timeout`. A zero timeout does not
+    /// wait at all (std refuses to set one).
+    fn fill(&mut self, timeout: Option<Duration>) -> io::Result<Filled> {
+        self.flush()?;
+        if timeout == Some(Duration::ZERO) {
+            return Ok(Filled::TimedOut);
+        }
+        if self.timeout != Some(timeout) {
+            self.io.set_read_timeout(timeout)?;
+            self.timeout = Some(timeout);
+        }
+        loop {
+            match self.io.read(self.rbuf.spare()) {
+                Ok(0) => return Ok(Filled::Eof),
+                Ok(n) => {
+                    self.rbuf.end += n;
+                    return Ok(Filled::Data);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Ok(Filled::TimedOut)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Calls the handler; a `&str` or `String` panic becomes a 500 response,
+/// any other payload keeps unwinding (see the module docs).
+fn call<H>(handler: &H, request: Request<Vec<u8>>) -> Response<Vec<u8>>
+where
+    H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
+{
+    match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
+        Ok(resp) => resp,
+        Err(payload) => {
+            let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+                *s
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                s.as_str()
+            } else {
+                // Possibly grove's kill or timeout: not ours to stop.
+                panic::resume_unwind(payload)
+            };
+            tracing::error!(panic = message, "http: handler panicked, answering 500");
+            let mut resp = Response::new(Vec::new());
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+    }
+}
