@@ -11,8 +11,9 @@
 //! * [`grove-runtime`](grove_runtime), at `grove::` — green threads,
 //!   [`spawn`], [`sleep`], [`timeout`], [`Runtime`], the gevent primitives
 //!   in [`sync`], hand-switched [`greenlet`]s, [`dump`].
-//! * [`grove-net`](grove_net), at `grove::net` — cooperative networking
-//!   (issue 3, not built yet).
+//! * [`grove-net`](grove_net), at `grove::net` — cooperative sockets with
+//!   std's API, DNS off the worker, `StreamServer`, the HTTP/1.1 server and
+//!   (feature `tls`) TLS.
 //! * [`grove-actors`](grove_actors), at `grove::actors` — actors (issue 4,
 //!   not built yet).
 //!
