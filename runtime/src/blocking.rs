@@ -151,7 +151,7 @@ where
     T: Send + 'static,
 {
     let shared = current_shared();
-    let packet = Packet::new();
+    let packet = Arc::new(Packet::new());
     let guard = CompleteOnDrop {
         packet: packet.clone(),
     };
@@ -166,5 +166,5 @@ where
     if let Err(e) = shared.blocking.submit(job) {
         panic!("grove: spawn_blocking: {e}");
     }
-    JoinHandle::new(None, packet)
+    JoinHandle::blocking(packet)
 }

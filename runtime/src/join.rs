@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -142,6 +143,9 @@ impl fmt::Display for JoinError {
 impl std::error::Error for JoinError {}
 
 /// The slot a green thread (or blocking job) puts its outcome into.
+///
+/// A green thread's packet lives inside its task (see `task`); a blocking
+/// job's in an `Arc` of its own.
 pub(crate) struct Packet<T> {
     inner: Mutex<PacketState<T>>,
 }
@@ -156,14 +160,14 @@ struct PacketState<T> {
 }
 
 impl<T> Packet<T> {
-    pub(crate) fn new() -> Arc<Packet<T>> {
-        Arc::new(Packet {
+    pub(crate) fn new() -> Packet<T> {
+        Packet {
             inner: Mutex::new(PacketState {
                 result: None,
                 finished: false,
                 waiter: None,
             }),
-        })
+        }
     }
 
     /// Stores the outcome (the first one wins) and wakes the joiner.
@@ -194,15 +198,17 @@ impl<T> Packet<T> {
                 if let Some(r) = st.result.take() {
                     return r;
                 }
-                st.waiter = Some(current_waker());
+                if st.waiter.is_none() {
+                    st.waiter = Some(current_waker());
+                }
             }
             park(WaitKind::Join, None);
         }
     }
 }
 
-/// Completes a packet as killed if the green thread's body is dropped
-/// without having run (killed before it started, or its runtime shut down).
+/// Completes a packet as killed if a blocking job is dropped without
+/// having run (its pool shut down first).
 pub(crate) struct CompleteOnDrop<T> {
     pub(crate) packet: Arc<Packet<T>>,
 }
@@ -223,15 +229,62 @@ impl<T> Drop for CompleteOnDrop<T> {
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    /// The green thread, for `kill` (None for a blocking job).
-    task: Option<TaskRef>,
-    /// Where its outcome goes.
-    packet: Arc<Packet<T>>,
+    inner: Handle<T>,
 }
 
+/// What a handle points at.
+enum Handle<T> {
+    /// A green thread. `packet` points into the body of `task`, which the
+    /// handle's reference keeps alive.
+    Green {
+        task: TaskRef,
+        packet: NonNull<Packet<T>>,
+    },
+    /// A `spawn_blocking` job.
+    Blocking(Arc<Packet<T>>),
+}
+
+// SAFETY: a handle is a `TaskRef` (Send + Sync) plus shared access to a
+// `Packet<T>`, a lock-protected slot that hands the `T` to whoever joins:
+// the same thread-safety as `Arc<Packet<T>>`, which is Send and Sync
+// exactly when `T: Send`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: Option<TaskRef>, packet: Arc<Packet<T>>) -> JoinHandle<T> {
-        JoinHandle { task, packet }
+    /// A handle to a green thread whose body holds `packet`.
+    ///
+    /// # Safety
+    ///
+    /// `packet` must point into `task`'s own allocation.
+    pub(crate) unsafe fn green(task: TaskRef, packet: NonNull<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            inner: Handle::Green { task, packet },
+        }
+    }
+
+    /// A handle to a blocking job.
+    pub(crate) fn blocking(packet: Arc<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            inner: Handle::Blocking(packet),
+        }
+    }
+
+    fn packet(&self) -> &Packet<T> {
+        match &self.inner {
+            // SAFETY: `packet` points into `task`'s allocation (the
+            // constructor's contract), alive while we hold `task`.
+            Handle::Green { packet, .. } => unsafe { packet.as_ref() },
+            Handle::Blocking(p) => p,
+        }
+    }
+
+    fn task(&self) -> Option<&TaskRef> {
+        match &self.inner {
+            Handle::Green { task, .. } => Some(task),
+            Handle::Blocking(_) => None,
+        }
     }
 
     /// Waits for the green thread to end and returns its value, or how it
@@ -243,7 +296,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        self.packet.wait()
+        self.packet().wait()
     }
 
     /// Kills the green thread: it unwinds at its current switch point (or
@@ -262,7 +315,7 @@ impl<T> JoinHandle<T> {
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
     pub fn kill(&self) {
-        if let Some(t) = &self.task {
+        if let Some(t) = self.task() {
             t.killed.store(true, std::sync::atomic::Ordering::Release);
             t.wake();
         }
@@ -276,7 +329,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), 1);
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet.is_finished()
+        self.packet().is_finished()
     }
 
     /// The green thread's id (as [`current().id()`](crate::current) reports
@@ -288,7 +341,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), id);
     /// ```
     pub fn id(&self) -> Option<u64> {
-        self.task.as_ref().map(|t| t.id)
+        self.task().map(|t| t.id)
     }
 }
 

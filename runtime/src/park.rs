@@ -33,6 +33,7 @@
 //! the primitive (on the heap), never on the waiting stack.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -125,9 +126,10 @@ pub(crate) enum Waker {
 
 impl Waker {
     /// Makes the context's current or next `park` return. Any thread.
-    pub(crate) fn wake(&self) {
+    pub(crate) fn wake(self) {
         match self {
-            Waker::Green(t) => t.wake(),
+            // The run queue takes this reference over: no count traffic.
+            Waker::Green(t) => Task::wake_owned(t),
             Waker::Os(p) => p.unpark(),
         }
     }
@@ -174,7 +176,7 @@ impl OsParker {
 
 thread_local! {
     /// The green thread running on this OS thread, or null.
-    static CURRENT: Cell<*const Task> = const { Cell::new(std::ptr::null()) };
+    static CURRENT: Cell<Option<NonNull<Task>>> = const { Cell::new(None) };
     /// This OS thread's parker, made on first use.
     static OS_PARKER: Arc<OsParker> = Arc::new(OsParker::default());
     /// Active `timeout` scopes of this OS thread (outside green threads).
@@ -184,14 +186,14 @@ thread_local! {
 /// Sets the green thread running on this OS thread (the worker does this
 /// around each resume).
 #[inline]
-pub(crate) fn set_current(task: *const Task) {
+pub(crate) fn set_current(task: Option<NonNull<Task>>) {
     CURRENT.with(|c| c.set(task));
 }
 
-/// The green thread running on this OS thread, as a raw pointer (null if
+/// The green thread running on this OS thread, as a raw pointer (None if
 /// none). Valid while the task runs: its worker holds a reference.
 #[inline]
-pub(crate) fn current_ptr() -> *const Task {
+pub(crate) fn current_ptr() -> Option<NonNull<Task>> {
     CURRENT.with(|c| c.get())
 }
 
@@ -201,17 +203,17 @@ pub(crate) fn current_ptr() -> *const Task {
 /// another stack than its green thread's, so it counts as a plain thread.
 #[inline]
 pub(crate) fn current_task() -> Option<&'static Task> {
-    let p = current_ptr();
-    if p.is_null() || crate::greenlet::in_greenlet() {
+    let p = current_ptr()?;
+    if crate::greenlet::in_greenlet() {
         None
     } else {
-        // SAFETY: a non-null CURRENT is the task the worker is running right
+        // SAFETY: a set CURRENT is the task the worker is running right
         // now on this thread; the worker holds a `TaskRef` to it until the
         // resume returns, which is after any code of the task has finished
         // using this reference (the reference never escapes a switch point:
         // callers use it only between two suspensions). The 'static lifetime
         // is a private convenience, never handed to users.
-        Some(unsafe { &*p })
+        Some(unsafe { p.as_ref() })
     }
 }
 

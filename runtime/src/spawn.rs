@@ -3,13 +3,13 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::join::{CompleteOnDrop, JoinError, JoinHandle, Packet};
+use crate::join::JoinHandle;
 use crate::runtime::{current_shared, Shared};
 use crate::stack::{normalize_size, StackBudget, StartReservation};
-use crate::task::{Entry, Task, NO_OWNER};
+use crate::task::{Spawned, Task, TaskRef, NO_OWNER};
 
 /// Spawns a green thread running `f` and returns a handle to join or kill it
 /// (gevent's `spawn`).
@@ -70,7 +70,8 @@ where
     handle
 }
 
-/// Builds the task and its handle.
+/// Builds the task and its handle: one allocation holding the header, the
+/// closure and the result slot.
 fn make_task<F, T>(
     shared: Arc<Shared>,
     name: Option<Box<str>>,
@@ -78,24 +79,23 @@ fn make_task<F, T>(
     f: F,
     owner: usize,
     reservation: StartReservation,
-) -> (Arc<Task>, JoinHandle<T>)
+) -> (TaskRef, JoinHandle<T>)
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    let packet = Packet::new();
-    let guard = CompleteOnDrop {
-        packet: packet.clone(),
-    };
-    let entry: Entry = Box::new(move |start_error: Option<std::io::Error>| {
-        let result = match start_error {
-            Some(e) => Err(JoinError::spawn_failed(e)),
-            None => catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_payload),
-        };
-        guard.packet.complete(result);
-    });
-    let task = Task::new(shared, name, stack_size, entry, owner, reservation);
-    let handle = JoinHandle::new(Some(task.clone()), packet);
+    let task: Arc<Task<Spawned<F, T>>> = Task::new(
+        shared,
+        name,
+        stack_size,
+        Spawned::new(f),
+        owner,
+        reservation,
+    );
+    let packet = NonNull::from(&task.body().packet);
+    let task: TaskRef = task;
+    // SAFETY: `packet` points into the body of `task`'s own allocation.
+    let handle = unsafe { JoinHandle::green(task.clone(), packet) };
     (task, handle)
 }
 
@@ -117,6 +117,11 @@ where
     let reservation = StackBudget::get().reserve_start()?;
     let (task, handle) = make_task(shared.clone(), name, stack, f, NO_OWNER, reservation);
     crate::worker::schedule_new(task);
+    if shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        // Shut down while we queued it: the workers may have drained the
+        // global queue already, so make sure nothing waits on it forever.
+        crate::worker::drain_injector(shared);
+    }
     Ok(handle)
 }
 
@@ -204,7 +209,7 @@ impl Builder {
 /// returned by [`current`].
 pub struct GreenThread {
     id: u64,
-    task: Option<Arc<Task>>,
+    task: Option<TaskRef>,
     os_name: Option<String>,
     _not_send: PhantomData<*const ()>,
 }

@@ -5,6 +5,21 @@
 //! runs it, every waker that may wake it, its [`JoinHandle`](crate::JoinHandle)
 //! and the worker's live-task table all hold one.
 //!
+//! # One allocation per green thread
+//!
+//! ```text
+//!   Arc ─► ┌ counts ┬ header (id, state, owner, ...) ┬ body: Spawned<F, T> ┐
+//!          │        │ the same for every green thread │ entry: Option<F>    │
+//!          │        │                                 │ packet: Packet<T>   │
+//!          └────────┴─────────────────────────────────┴─────────────────────┘
+//! ```
+//!
+//! The closure and the slot its result goes into live in the task itself,
+//! behind the [`Body`] trait object at the end of the header
+//! (`Task<dyn Body>`, an unsized struct), so `spawn` makes one heap
+//! allocation, not three. The [`JoinHandle`](crate::JoinHandle) keeps the
+//! task alive and a typed pointer to its packet.
+//!
 //! # States
 //!
 //! ```text
@@ -38,12 +53,14 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use corosensei::{Coroutine, Yielder};
 
+use crate::join::{JoinError, Packet};
 use crate::park::WaitKind;
 use crate::runtime::Shared;
 use crate::stack::{PooledStack, StartReservation};
@@ -63,10 +80,6 @@ pub(crate) enum Suspend {
 /// The coroutine type every green thread runs in.
 pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), PooledStack>;
 
-/// The type-erased body of a green thread, called once: with `None` to run
-/// it (on its first resume), or with the error that kept it from starting.
-pub(crate) type Entry = Box<dyn FnOnce(Option<std::io::Error>) + 'static>;
-
 pub(crate) const SCHEDULED: u8 = 0;
 pub(crate) const RUNNING: u8 = 1;
 pub(crate) const NOTIFIED: u8 = 2; // a flag on RUNNING
@@ -76,8 +89,70 @@ pub(crate) const DONE: u8 = 8;
 /// The worker index of a task no worker has started yet.
 pub(crate) const NO_OWNER: usize = usize::MAX;
 
-/// One green thread.
-pub(crate) struct Task {
+/// The typed part of a green thread: its closure, until it runs, and the
+/// slot its outcome goes into.
+///
+/// All three methods consume the closure; the owning worker calls exactly
+/// one of them, once.
+pub(crate) trait Body {
+    /// Runs the closure (on the green thread's own stack) and stores its
+    /// outcome.
+    ///
+    /// # Safety
+    ///
+    /// Called by the task's owning worker thread, at most once per task,
+    /// and never together with another method of this trait.
+    unsafe fn run(&self);
+
+    /// Drops the closure unrun; the joiner sees `error` (a spawn failure),
+    /// or "killed" when `None`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`run`](Body::run).
+    unsafe fn discard(&self, error: Option<std::io::Error>);
+}
+
+/// The [`Body`] of a green thread spawned with closure `F` returning `T`.
+pub(crate) struct Spawned<F, T> {
+    /// The closure, until the first resume (or a discard) takes it.
+    entry: UnsafeCell<Option<F>>,
+    /// Where the outcome goes; read by the `JoinHandle`.
+    pub(crate) packet: Packet<T>,
+}
+
+impl<F, T> Spawned<F, T> {
+    pub(crate) fn new(f: F) -> Spawned<F, T> {
+        Spawned {
+            entry: UnsafeCell::new(Some(f)),
+            packet: Packet::new(),
+        }
+    }
+}
+
+impl<F: FnOnce() -> T, T> Body for Spawned<F, T> {
+    unsafe fn run(&self) {
+        // SAFETY: only the owning worker touches `entry`, once (the
+        // caller's obligation), so this is the only live reference.
+        let entry = unsafe { (*self.entry.get()).take() };
+        let Some(f) = entry else { return };
+        let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_payload);
+        self.packet.complete(result);
+    }
+
+    unsafe fn discard(&self, error: Option<std::io::Error>) {
+        // SAFETY: as in `run`.
+        let entry = unsafe { (*self.entry.get()).take() };
+        drop(entry);
+        self.packet.complete(Err(match error {
+            Some(e) => JoinError::spawn_failed(e),
+            None => JoinError::killed(),
+        }));
+    }
+}
+
+/// One green thread: a header the scheduler uses, then its typed body.
+pub(crate) struct Task<B: ?Sized = dyn Body> {
     /// Process-unique id, never reused.
     pub(crate) id: u64,
     /// The name given with `Builder::name`.
@@ -102,12 +177,14 @@ pub(crate) struct Task {
     pub(crate) shared: Arc<Shared>,
     /// Worker-only parts.
     local: UnsafeCell<TaskLocal>,
+    /// The closure and its result slot (see [`Body`]).
+    body: B,
 }
 
 /// The parts of a task only its owning worker touches.
 pub(crate) struct TaskLocal {
-    /// The body, until the first resume.
-    pub(crate) entry: Option<Entry>,
+    /// Whether the body was run or discarded (so it is never touched again).
+    pub(crate) entered: bool,
     /// The coroutine, from the first resume until it returns.
     pub(crate) coroutine: Option<GreenCoroutine>,
     /// The coroutine's yielder (it lives at the base of the coroutine stack).
@@ -129,15 +206,18 @@ pub(crate) struct TimeoutFrame {
     pub(crate) deadline: Instant,
 }
 
-// SAFETY: every field but `local` is immutable after construction or atomic.
-// `local` is only accessed by the task's owning worker thread (see the module
-// docs), which the scheduler guarantees by construction: the task is in at
-// most one run queue, runs only on its owner, and the owner clears `entry` and
-// `coroutine` before releasing a finished task.
-unsafe impl Sync for Task {}
-// SAFETY: as above; the `!Send` contents of `local` (a `spawn_local` entry, the
+// SAFETY: every header field but `local` is immutable after construction or
+// atomic. `local` and the body's closure are only accessed by the task's
+// owning worker thread (see the module docs), which the scheduler guarantees
+// by construction: the task is in at most one run queue, runs only on its
+// owner, and the owner consumes the closure and drops the coroutine before
+// it releases a finished task. The body's packet is a lock-protected slot,
+// safe to share; its `T` is only handed to the `JoinHandle`, which is `Send`
+// only when `T` is.
+unsafe impl<B: ?Sized> Sync for Task<B> {}
+// SAFETY: as above; the `!Send` contents (a `spawn_local` closure, the
 // coroutine) never leave the owning worker thread.
-unsafe impl Send for Task {}
+unsafe impl<B: ?Sized> Send for Task<B> {}
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -146,16 +226,16 @@ pub(crate) fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-impl Task {
+impl<B: Body> Task<B> {
     /// A new task in the `SCHEDULED` state, not yet queued.
     pub(crate) fn new(
         shared: Arc<Shared>,
         name: Option<Box<str>>,
         stack_size: usize,
-        entry: Entry,
+        body: B,
         owner: usize,
         reservation: StartReservation,
-    ) -> TaskRef {
+    ) -> Arc<Task<B>> {
         Arc::new(Task {
             id: next_id(),
             name,
@@ -168,16 +248,24 @@ impl Task {
             guard: [AtomicUsize::new(0), AtomicUsize::new(0)],
             shared,
             local: UnsafeCell::new(TaskLocal {
-                entry: Some(entry),
+                entered: false,
                 coroutine: None,
                 yielder: std::ptr::null(),
                 timeouts: Vec::new(),
                 live_key: None,
                 reservation: Some(reservation),
             }),
+            body,
         })
     }
 
+    /// Its typed body.
+    pub(crate) fn body(&self) -> &B {
+        &self.body
+    }
+}
+
+impl Task {
     /// The worker-only part.
     ///
     /// # Safety
@@ -191,27 +279,68 @@ impl Task {
         unsafe { &mut *self.local.get() }
     }
 
-    /// Wakes the task: schedules it if it is parked, or marks it notified if
-    /// it is running. Callable from any thread.
-    pub(crate) fn wake(self: &TaskRef) {
+    /// Runs the body (see [`Body::run`]), once.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Body::run`]; the caller runs on the task's coroutine.
+    pub(crate) unsafe fn run_body(&self) {
+        // SAFETY: forwarded obligation.
+        unsafe { self.body.run() }
+    }
+
+    /// Discards the unrun body (see [`Body::discard`]).
+    ///
+    /// Also used for a started task abandoned at shutdown: its closure is
+    /// gone by then, so this only tells its joiner that it was killed.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the task's owning worker (or the one that dequeued
+    /// it), and the body is not running.
+    pub(crate) unsafe fn discard_body(&self, error: Option<std::io::Error>) {
+        // SAFETY: forwarded obligation.
+        unsafe { self.body.discard(error) }
+    }
+
+    /// Moves the task towards running: `PARKED → SCHEDULED` (true: the
+    /// caller must queue it), or `RUNNING → RUNNING|NOTIFIED` (false). Any
+    /// other state: false.
+    #[inline]
+    fn mark_woken(&self) -> bool {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let next = match s {
                 PARKED => SCHEDULED,
                 RUNNING => RUNNING | NOTIFIED,
-                _ => return,
+                _ => return false,
             };
             match self
                 .state
                 .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => break,
+                Ok(_) => return s == PARKED,
                 Err(actual) => s = actual,
             }
         }
-        if s == PARKED {
+    }
+
+    /// Wakes the task: schedules it if it is parked, or marks it notified if
+    /// it is running. Callable from any thread.
+    pub(crate) fn wake(self: &TaskRef) {
+        if self.mark_woken() {
             let owner = self.owner.load(Ordering::Relaxed);
             crate::worker::schedule_started(self.clone(), owner);
+        }
+    }
+
+    /// [`wake`](Task::wake), handing this reference to the run queue rather
+    /// than taking a new one.
+    #[inline]
+    pub(crate) fn wake_owned(this: TaskRef) {
+        if this.mark_woken() {
+            let owner = this.owner.load(Ordering::Relaxed);
+            crate::worker::schedule_started(this, owner);
         }
     }
 

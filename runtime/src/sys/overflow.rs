@@ -111,11 +111,10 @@ impl Msg {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let task = crate::park::current_ptr();
-    if !task.is_null() {
-        // SAFETY: a non-null current task is alive while it runs (its worker
+    if let Some(task) = crate::park::current_ptr() {
+        // SAFETY: a set current task is alive while it runs (its worker
         // holds a reference), and the fields read are immutable or atomic.
-        let t = unsafe { &*task };
+        let t = unsafe { task.as_ref() };
         let lo = t.guard[0].load(Ordering::Relaxed);
         let hi = t.guard[1].load(Ordering::Relaxed);
         if lo != 0 && addr >= lo && addr < hi {
