@@ -14,8 +14,9 @@
 //! * [`grove-net`](grove_net), at `grove::net` — cooperative sockets with
 //!   std's API, DNS off the worker, `StreamServer`, the HTTP/1.1 server and
 //!   (feature `tls`) TLS.
-//! * [`grove-actors`](grove_actors), at `grove::actors` — actors (issue 4,
-//!   not built yet).
+//! * [`grove-actors`](grove_actors), at `grove::actors` — actors with typed
+//!   and JSON mailboxes, selective receive (`receive!`, shapes), links,
+//!   monitors, request/reply, a registry, supervisors and routers.
 //!
 //! ```
 //! use std::time::Duration;

@@ -52,6 +52,25 @@ impl JoinError {
         }
     }
 
+    /// How a green thread's join would report an unwind that ended it,
+    /// for code that catches unwinds inside a green thread itself (with
+    /// `std::panic::catch_unwind`, as an actor or supervisor does at its
+    /// root): [`is_killed`](JoinError::is_killed) if `payload` is a kill
+    /// unwinding the green thread, a panic otherwise.
+    ///
+    /// A green thread that catches its kill this way still ends: the kill
+    /// strikes again at its next switch point.
+    ///
+    /// ```
+    /// let caught = std::panic::catch_unwind(|| panic!("oops")).unwrap_err();
+    /// let e = grove_runtime::JoinError::from_panic(caught);
+    /// assert!(e.is_panic());
+    /// assert_eq!(e.panic_message(), Some("oops"));
+    /// ```
+    pub fn from_panic(payload: Box<dyn Any + Send>) -> JoinError {
+        JoinError::from_payload(payload)
+    }
+
     /// Whether the green thread panicked.
     ///
     /// ```
@@ -321,6 +340,22 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// A cloneable handle that can kill this green thread from anywhere,
+    /// without being able to join it (what a link or a supervisor keeps).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let h = grove_runtime::spawn(|| grove_runtime::sleep(Duration::from_secs(60)));
+    /// let k = h.kill_handle();
+    /// std::thread::spawn(move || k.kill()).join().unwrap();
+    /// assert!(h.join().unwrap_err().is_killed());
+    /// ```
+    pub fn kill_handle(&self) -> KillHandle {
+        KillHandle {
+            task: self.task().cloned(),
+        }
+    }
+
     /// Whether the green thread has ended (so `join` would not wait).
     ///
     /// ```
@@ -342,6 +377,56 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn id(&self) -> Option<u64> {
         self.task().map(|t| t.id)
+    }
+}
+
+/// Kills one green thread, from any thread: a cloneable companion of its
+/// [`JoinHandle`], made by [`JoinHandle::kill_handle`].
+///
+/// ```
+/// let h = grove_runtime::spawn(|| loop { grove_runtime::sleep(std::time::Duration::from_secs(1)) });
+/// let k = h.kill_handle();
+/// k.clone().kill();
+/// assert!(h.join().unwrap_err().is_killed());
+/// ```
+#[derive(Clone)]
+pub struct KillHandle {
+    /// The green thread (None for a blocking job, which cannot be killed).
+    task: Option<TaskRef>,
+}
+
+impl KillHandle {
+    /// Kills the green thread, as [`JoinHandle::kill`] does: it unwinds at
+    /// its current switch point, or never starts if it has not yet.
+    ///
+    /// ```
+    /// let h = grove_runtime::spawn(|| grove_runtime::sleep(std::time::Duration::from_secs(60)));
+    /// h.kill_handle().kill();
+    /// assert!(h.join().unwrap_err().is_killed());
+    /// ```
+    pub fn kill(&self) {
+        if let Some(t) = &self.task {
+            t.killed.store(true, std::sync::atomic::Ordering::Release);
+            t.wake();
+        }
+    }
+
+    /// The green thread's id; `None` for a `spawn_blocking` job.
+    ///
+    /// ```
+    /// let h = grove_runtime::spawn(|| ());
+    /// assert_eq!(h.kill_handle().id(), h.id());
+    /// ```
+    pub fn id(&self) -> Option<u64> {
+        self.task.as_ref().map(|t| t.id)
+    }
+}
+
+impl fmt::Debug for KillHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KillHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 

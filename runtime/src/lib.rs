@@ -43,6 +43,9 @@
 //!   stack-overflow report.
 //! * [`sync`] — Event, AsyncResult, Queue, Semaphore, Mutex, Group, Pool.
 //! * [`greenlet`] — hand-switched greenlets on one thread.
+//! * [`park`] / [`Unparker`] — `std::thread::park`'s token protocol for
+//!   green threads, the building block for primitives outside this crate
+//!   (grove-actors' mailboxes).
 //!
 //! See `docs/architecture.md` in the repository for the reasoning.
 
@@ -58,6 +61,7 @@ mod sys;
 mod task;
 mod time;
 mod timer;
+mod unpark;
 mod worker;
 
 pub mod greenlet;
@@ -66,7 +70,8 @@ pub mod sync;
 
 pub use blocking::spawn_blocking;
 pub use dump::dump;
-pub use join::{join_all, JoinError, JoinHandle};
+pub use join::{join_all, JoinError, JoinHandle, KillHandle};
 pub use runtime::{Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE};
 pub use spawn::{current, spawn, spawn_local, Builder, GreenThread};
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed};
+pub use unpark::{park, park_deadline, park_timeout, Unparker};

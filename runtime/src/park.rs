@@ -90,7 +90,7 @@ impl WaitKind {
             WaitKind::Io => "io",
             WaitKind::Receive => "receive",
             WaitKind::Blocking => "blocking",
-            WaitKind::Other => "other",
+            WaitKind::Other => "park",
         }
     }
 

@@ -241,6 +241,18 @@ impl GreenThread {
         }
     }
 
+    /// A handle that wakes this green thread (or OS thread) from
+    /// [`park`](crate::park), from any thread.
+    ///
+    /// ```
+    /// let u = grove_runtime::current().unparker();
+    /// u.unpark();
+    /// grove_runtime::park(); // the token was set: returns at once
+    /// ```
+    pub fn unparker(&self) -> crate::Unparker {
+        crate::Unparker::current()
+    }
+
     /// Whether this is a green thread (rather than a plain OS thread).
     ///
     /// ```

@@ -1,0 +1,341 @@
+//! The mailbox: the shared half of an actor's message queue.
+//!
+//! ```text
+//!   senders (any thread)            the actor (one green thread)
+//!   ────────────────────            ────────────────────────────
+//!   lock ─ push ─ waiting? ─ unlock     Ctx.stash: taken, not yet received
+//!                  └─ yes: unpark ────►     ▲
+//!                                           │ fetch: swap the whole queue
+//!   Mailbox.queue ──────────────────────────┘   into the stash, one lock
+//! ```
+//!
+//! Many senders, one receiver. Senders append under one lock, so the
+//! arrival order is one total order, and per-sender FIFO holds whichever
+//! workers the senders run on. The actor takes *everything* queued in one
+//! lock (`fetch` swaps the queue's buffer with its empty stash) and then
+//! receives, or scans for a selective receive, without any lock: a
+//! predicate, a guard or a pattern never runs under the mailbox lock.
+//!
+//! # Waiting
+//!
+//! `fetch` on an empty queue sets `waiting` before it unlocks; the actor
+//! then parks. A sender that finds `waiting` set clears it and unparks the
+//! actor after unlocking. The unpark token covers the race where the
+//! sender comes between the unlock and the park.
+//!
+//! # Bounds
+//!
+//! A bounded mailbox counts every message that was sent and not yet
+//! received: those queued here and those `held` in the actor's stash
+//! (received ones are reported with `consumed`). A sender that finds it
+//! full waits in `senders`; `consumed` wakes the oldest one. Exit and Down
+//! notifications (`push_system`) never wait and ignore the bound, as
+//! Erlang's signals do: a dying actor must never block on a full mailbox.
+//!
+//! # Closing
+//!
+//! When the actor ends, `close` marks the mailbox closed, takes what is
+//! queued (the caller drops it outside the lock, so a `Reply` inside tells
+//! its caller at once) and wakes blocked senders. A send to a closed
+//! mailbox hands the message back, and the sender drops it.
+
+use std::collections::VecDeque;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use grove_runtime::Unparker;
+use parking_lot::Mutex;
+
+/// The shared half of one actor's mailbox.
+pub(crate) struct Mailbox<M> {
+    /// Messages, waiters, flags.
+    state: Mutex<State<M>>,
+    /// Wakes the actor; set when its green thread starts, before its first
+    /// receive (so before `waiting` can ever be set).
+    receiver: OnceLock<Unparker>,
+    /// The most messages it holds at once (`usize::MAX`: unbounded).
+    cap: usize,
+}
+
+/// The locked part of a mailbox.
+struct State<M> {
+    /// Sent, not yet fetched by the actor; oldest first.
+    queue: VecDeque<M>,
+    /// Fetched into the actor's stash, not yet received (bounded only).
+    held: usize,
+    /// The actor is parked (or about to park) waiting for a message.
+    waiting: bool,
+    /// The actor has ended.
+    closed: bool,
+    /// Senders blocked on a full mailbox, oldest first.
+    senders: VecDeque<(u64, Unparker)>,
+    /// Id for the next blocked sender.
+    next_sender: u64,
+}
+
+/// Why a send did not deliver; the message comes back.
+pub(crate) enum Refused<M> {
+    /// The mailbox is full (try_send, or the deadline passed).
+    Full(M),
+    /// The actor has ended.
+    Closed(M),
+}
+
+impl<M> Mailbox<M> {
+    /// An empty mailbox holding at most `cap` messages (`None`: no limit).
+    pub(crate) fn new(cap: Option<usize>) -> Mailbox<M> {
+        Mailbox {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                held: 0,
+                waiting: false,
+                closed: false,
+                senders: VecDeque::new(),
+                next_sender: 0,
+            }),
+            receiver: OnceLock::new(),
+            cap: cap.map_or(usize::MAX, |c| c.max(1)),
+        }
+    }
+
+    /// Whether it has a bound.
+    #[inline]
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.cap != usize::MAX
+    }
+
+    /// The bound, if any.
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.is_bounded().then_some(self.cap)
+    }
+
+    /// Records the actor's unparker (once, when it starts).
+    pub(crate) fn set_receiver(&self, u: Unparker) {
+        let _ = self.receiver.set(u);
+    }
+
+    /// Appends under the lock and tells the caller whether to wake the
+    /// actor.
+    #[inline]
+    fn push_locked(st: &mut State<M>, m: M) -> bool {
+        st.queue.push_back(m);
+        std::mem::take(&mut st.waiting)
+    }
+
+    /// Wakes the actor (after the lock is released).
+    #[inline]
+    fn wake_receiver(&self) {
+        if let Some(u) = self.receiver.get() {
+            u.unpark();
+        }
+    }
+
+    /// Sends `m`, waiting while a bounded mailbox is full, until
+    /// `deadline` (`None`: for as long as it takes). A switch point while
+    /// it waits.
+    pub(crate) fn send(&self, m: M, deadline: Option<Instant>) -> Result<(), Refused<M>> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(Refused::Closed(m));
+        }
+        if st.queue.len() + st.held < self.cap {
+            let wake = Mailbox::push_locked(&mut st, m);
+            drop(st);
+            if wake {
+                self.wake_receiver();
+            }
+            return Ok(());
+        }
+        self.send_slow(st, m, deadline)
+    }
+
+    /// `send` on a full mailbox: wait in `senders` for room.
+    #[cold]
+    fn send_slow<'a>(
+        &'a self,
+        mut st: parking_lot::MutexGuard<'a, State<M>>,
+        m: M,
+        deadline: Option<Instant>,
+    ) -> Result<(), Refused<M>> {
+        let id = st.next_sender;
+        st.next_sender += 1;
+        let mut listed = false;
+        loop {
+            if st.closed {
+                st.senders.retain(|(i, _)| *i != id);
+                return Err(Refused::Closed(m));
+            }
+            if st.queue.len() + st.held < self.cap {
+                st.senders.retain(|(i, _)| *i != id);
+                let wake = Mailbox::push_locked(&mut st, m);
+                // There may be room for the next sender too.
+                let next = self.next_sender_if_room(&mut st);
+                drop(st);
+                if wake {
+                    self.wake_receiver();
+                }
+                if let Some(u) = next {
+                    u.unpark();
+                }
+                return Ok(());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                st.senders.retain(|(i, _)| *i != id);
+                return Err(Refused::Full(m));
+            }
+            if !listed || !st.senders.iter().any(|(i, _)| *i == id) {
+                st.senders
+                    .push_back((id, grove_runtime::current().unparker()));
+                listed = true;
+            }
+            drop(st);
+            let guard = LeaveOnUnwind { mailbox: self, id };
+            match deadline {
+                Some(d) => grove_runtime::park_deadline(d),
+                None => grove_runtime::park(),
+            }
+            std::mem::forget(guard);
+            st = self.state.lock();
+        }
+    }
+
+    /// The oldest blocked sender, taken out, if there is room for it.
+    fn next_sender_if_room(&self, st: &mut State<M>) -> Option<Unparker> {
+        if st.queue.len() + st.held < self.cap && !st.closed {
+            st.senders.pop_front().map(|(_, u)| u)
+        } else {
+            None
+        }
+    }
+
+    /// Sends `m` if there is room now.
+    pub(crate) fn try_send(&self, m: M) -> Result<(), Refused<M>> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(Refused::Closed(m));
+        }
+        if st.queue.len() + st.held >= self.cap {
+            return Err(Refused::Full(m));
+        }
+        let wake = Mailbox::push_locked(&mut st, m);
+        drop(st);
+        if wake {
+            self.wake_receiver();
+        }
+        Ok(())
+    }
+
+    /// Appends a notification (exit, down): never waits, ignores the bound.
+    /// Hands it back if the actor has ended.
+    pub(crate) fn push_system(&self, m: M) -> Result<(), M> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(m);
+        }
+        let wake = Mailbox::push_locked(&mut st, m);
+        drop(st);
+        if wake {
+            self.wake_receiver();
+        }
+        Ok(())
+    }
+
+    /// The actor takes everything queued into `into` (which it has
+    /// emptied) and returns how many it took. With none there and `arm`
+    /// set, it is marked waiting: the next send unparks it.
+    #[inline]
+    pub(crate) fn fetch(&self, into: &mut VecDeque<M>, arm: bool) -> usize {
+        let mut st = self.state.lock();
+        let n = st.queue.len();
+        if n == 0 {
+            st.waiting = arm;
+            return 0;
+        }
+        if into.is_empty() {
+            std::mem::swap(into, &mut st.queue);
+        } else {
+            into.append(&mut st.queue);
+        }
+        if self.is_bounded() {
+            st.held += n;
+        }
+        st.waiting = false;
+        n
+    }
+
+    /// The actor received `n` messages it had fetched (bounded mailboxes
+    /// only): frees their room and wakes a blocked sender.
+    pub(crate) fn consumed(&self, n: usize) {
+        let next = {
+            let mut st = self.state.lock();
+            st.held = st.held.saturating_sub(n);
+            self.next_sender_if_room(&mut st)
+        };
+        if let Some(u) = next {
+            u.unpark();
+        }
+    }
+
+    /// The actor stopped waiting without a message (its receive timed out
+    /// or unwound).
+    pub(crate) fn disarm(&self) {
+        self.state.lock().waiting = false;
+    }
+
+    /// Closes the mailbox (the actor ended): later sends are refused.
+    /// Returns what was queued, for the caller to drop outside the lock,
+    /// and wakes every blocked sender.
+    pub(crate) fn close(&self) -> VecDeque<M> {
+        let (queue, senders) = {
+            let mut st = self.state.lock();
+            st.closed = true;
+            st.held = 0;
+            (
+                std::mem::take(&mut st.queue),
+                std::mem::take(&mut st.senders),
+            )
+        };
+        for (_, u) in senders {
+            u.unpark();
+        }
+        queue
+    }
+
+    /// Whether the actor has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// Messages queued here (not counting the actor's stash).
+    pub(crate) fn queued(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+}
+
+/// Takes a blocked sender off the list if its wait unwinds (kill,
+/// `grove::timeout`), and passes on a wake it may have been given.
+struct LeaveOnUnwind<'a, M> {
+    /// The mailbox it waits on.
+    mailbox: &'a Mailbox<M>,
+    /// Its entry in `senders`.
+    id: u64,
+}
+
+impl<M> Drop for LeaveOnUnwind<'_, M> {
+    fn drop(&mut self) {
+        let next = {
+            let mut st = self.mailbox.state.lock();
+            let before = st.senders.len();
+            st.senders.retain(|(i, _)| *i != self.id);
+            if st.senders.len() == before {
+                // We were woken for room we will not use: hand it on.
+                self.mailbox.next_sender_if_room(&mut st)
+            } else {
+                None
+            }
+        };
+        if let Some(u) = next {
+            u.unpark();
+        }
+    }
+}
