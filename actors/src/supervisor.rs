@@ -614,7 +614,7 @@ pub struct SupervisorHandle {
 impl SupervisorHandle {
     /// The address of the live instance of child `name`, if it runs now
     /// and its mailbox type is `M`. After a restart this is the new
-    /// instance's address.
+    /// instance's address; between a crash and the restart it is `None`.
     ///
     /// ```
     /// use grove_actors::Ctx;
@@ -628,7 +628,10 @@ impl SupervisorHandle {
     /// ```
     pub fn child<M: Send + 'static>(&self, name: &str) -> Option<Addr<M>> {
         let t = self.table.lock();
-        t.live.get(name)?.1.downcast_ref::<Addr<M>>().cloned()
+        let addr = t.live.get(name)?.1.downcast_ref::<Addr<M>>()?;
+        // An instance that has ended but whose exit the supervisor has
+        // not handled yet is not "current": None until its restart.
+        addr.is_alive().then(|| addr.clone())
     }
 
     /// The names and ids of the children running now.
