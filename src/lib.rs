@@ -35,3 +35,8 @@ pub use grove_net as net;
 
 /// Actors (grove-actors).
 pub use grove_actors as actors;
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_examples {}

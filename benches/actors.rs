@@ -1,0 +1,276 @@
+//! grove-actors' side of the peer micro-benchmarks
+//! (`../shared/peers/micro`): the ring and pingpong workloads with actors
+//! and mailboxes instead of green threads and queues, printing `RESULT`
+//! lines with the system name `grove-actors`.
+//!
+//!     cargo bench --bench actors                      # every case, once each
+//!     cargo bench --bench actors -- <workload> <workers> [N] [M]
+//!
+//! Workloads (the peers' definitions, see their README):
+//! * `ring` / `ring_mt` / `ring_build` / `ring_mem` (N=10,000 actors,
+//!   M=100 laps; `ring_mem` N=100,000, M=1): actor k forwards to actor
+//!   k+1, the last to the first; one token (the hops still to go) makes
+//!   N*M hops, and the actor that receives 0 tells the driver. Reported:
+//!   ns per hop, build ns per actor (spawning the N actors and handing the
+//!   last its successor), or RSS growth in KiB per actor.
+//! * `pingpong` / `pingpong_mt` (N=1,000,000 round trips): two actors
+//!   exchange an integer; ns per one-way hop.
+//!
+//! The driver is itself an actor. Without arguments each case runs in a
+//! fresh child process, as the peers' `run.sh` does.
+
+use std::time::{Duration, Instant};
+
+use grove::actors::{self, Addr, Ctx};
+
+const SYSTEM: &str = "grove-actors";
+
+fn proc_kib(field: &str) -> i64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in s.lines() {
+        if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
+            return rest
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1);
+        }
+    }
+    -1
+}
+
+fn ns(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+struct Report {
+    info: String,
+    value: f64,
+    unit: &'static str,
+}
+
+/// A ring actor's mailbox.
+enum Node {
+    /// The successor, for the one actor spawned before it existed.
+    Next(Addr<Node>),
+    /// The token: hops still to go.
+    Token(usize),
+}
+
+/// Actor k of the ring.
+fn node(ctx: &mut Ctx<Node>, next: Option<Addr<Node>>, done: Addr<Node>) {
+    let next = match next {
+        Some(n) => n,
+        None => loop {
+            if let Node::Next(n) = ctx.receive() {
+                break n;
+            }
+        },
+    };
+    loop {
+        match ctx.receive() {
+            Node::Token(0) => done.send(Node::Token(0)),
+            Node::Token(v) => next.send(Node::Token(v - 1)),
+            Node::Next(_) => {}
+        }
+    }
+}
+
+fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Report {
+    let hops = n * laps;
+    let rss0 = proc_kib("VmRSS");
+    let done = ctx.addr();
+
+    // Spawned last to first, so each knows its successor; the last one
+    // (spawned first) learns the first's address by message.
+    let t0 = Instant::now();
+    let mut handles = Vec::with_capacity(n);
+    let tail = actors::Builder::new().spawn({
+        let done = done.clone();
+        move |c: &mut Ctx<Node>| node(c, None, done)
+    });
+    let tail = match tail {
+        Ok(h) => h,
+        Err(e) => {
+            println!("INFO ring failed at the first actor: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut next = tail.addr();
+    for i in 1..n {
+        let done = done.clone();
+        let succ = next.clone();
+        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, Some(succ), done)) {
+            Ok(h) => {
+                next = h.addr();
+                handles.push(h);
+            }
+            Err(e) => {
+                println!("INFO ring failed after {i} actors: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let first = next;
+    tail.addr().send(Node::Next(first.clone()));
+    let build = t0.elapsed();
+
+    let t1 = Instant::now();
+    first.send(Node::Token(hops));
+    while !matches!(ctx.receive(), Node::Token(0)) {}
+    let run = t1.elapsed();
+    let rss1 = proc_kib("VmRSS");
+    let hwm = proc_kib("VmHWM");
+
+    let build_ns = ns(build) / n as f64;
+    let hop_ns = ns(run) / hops as f64;
+    let kib_per = (rss1 - rss0) as f64 / n as f64;
+    let info = format!(
+        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2}",
+        ns(build) / 1e6,
+        ns(run) / 1e6
+    );
+    // No teardown: the process exits with the actors blocked, as the peers do.
+    std::mem::forget(handles);
+    std::mem::forget(tail);
+    match workload {
+        "ring_build" => Report {
+            info,
+            value: build_ns,
+            unit: "ns/spawn",
+        },
+        "ring_mem" => Report {
+            info,
+            value: kib_per,
+            unit: "KiB/node",
+        },
+        _ => Report {
+            info,
+            value: hop_ns,
+            unit: "ns/hop",
+        },
+    }
+}
+
+fn bench_pingpong(rounds: usize) -> Report {
+    let pong = actors::spawn(|ctx: &mut Ctx<(usize, Addr<usize>)>| {
+        let (first, back) = ctx.receive();
+        back.send(first + 1);
+        loop {
+            let (v, _) = ctx.receive();
+            if v == usize::MAX {
+                return;
+            }
+            back.send(v + 1);
+        }
+    });
+    let pong_addr = pong.addr();
+    let ping = actors::spawn(move |ctx: &mut Ctx<usize>| {
+        let me = ctx.addr();
+        let mut v = 0usize;
+        let t0 = Instant::now();
+        for _ in 0..rounds {
+            pong_addr.send((v, me.clone()));
+            v = ctx.receive();
+        }
+        let el = t0.elapsed();
+        assert_eq!(v, rounds);
+        pong_addr.send((usize::MAX, me));
+        el
+    });
+    let el = ping.wait().expect("ping ended abnormally");
+    pong.wait().expect("pong ended abnormally");
+    Report {
+        info: format!(
+            "INFO pingpong round_trips={rounds} total_ms={:.1}",
+            ns(el) / 1e6
+        ),
+        value: ns(el) / (2 * rounds) as f64,
+        unit: "ns/hop",
+    }
+}
+
+/// The standard cases (with the sizes that fit under the default
+/// `vm.max_map_count`, as for may).
+const CASES: &[&str] = &[
+    "pingpong 1",
+    "pingpong_mt 2",
+    "ring 1",
+    "ring_mt 2",
+    "ring_build 1",
+    "ring_mem 1 100000",
+    "ring_mem 1 30000",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if args.is_empty() {
+        let exe = std::env::current_exe().expect("own path");
+        for case in CASES {
+            let out = std::process::Command::new(&exe)
+                .args(case.split_whitespace())
+                .output()
+                .expect("run a case");
+            let text = String::from_utf8_lossy(&out.stdout);
+            match text.lines().rev().find(|l| l.starts_with("RESULT ")) {
+                Some(line) if out.status.success() => println!("{line}"),
+                _ => println!(
+                    "FAILED {case} {SYSTEM} exit={}: {}",
+                    out.status.code().unwrap_or(-1),
+                    text.lines().last().unwrap_or("")
+                ),
+            }
+        }
+        return;
+    }
+    if args.len() < 2 {
+        eprintln!("usage: actors <pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem> <workers> [N] [M]");
+        std::process::exit(2);
+    }
+    let workload = args[0].clone();
+    let workers: usize = args[1].parse().expect("bad worker count");
+    let n_arg = args
+        .get(2)
+        .map(|s| s.parse::<usize>().expect("bad integer"));
+    let m_arg = args
+        .get(3)
+        .map(|s| s.parse::<usize>().expect("bad integer"));
+    let mut label = workload.clone();
+    for (prefix, a) in ["_n", "_m"].iter().zip(args.iter().skip(2)) {
+        label.push_str(prefix);
+        label.push_str(a);
+    }
+
+    let rt = grove::Runtime::builder()
+        .workers(workers.max(1))
+        .build()
+        .expect("runtime");
+    println!("INFO system={SYSTEM} workers={}", workers.max(1));
+    let wl = workload.clone();
+    let report = rt.block_on(move || match wl.as_str() {
+        "pingpong" | "pingpong_mt" => Some(bench_pingpong(n_arg.unwrap_or(1_000_000))),
+        "ring" | "ring_mt" | "ring_build" | "ring_mem" => {
+            let (n, m) = if wl == "ring_mem" {
+                (n_arg.unwrap_or(100_000), m_arg.unwrap_or(1))
+            } else {
+                (n_arg.unwrap_or(10_000), m_arg.unwrap_or(100))
+            };
+            let driver = actors::spawn(move |ctx: &mut Ctx<Node>| bench_ring(ctx, &wl, n, m));
+            Some(driver.wait().expect("ring driver ended abnormally"))
+        }
+        _ => None,
+    });
+    let Some(report) = report else {
+        eprintln!("unknown workload {workload}");
+        std::process::exit(2);
+    };
+    println!("{}", report.info);
+    println!(
+        "RESULT {label} {SYSTEM} {:.1} {}",
+        report.value, report.unit
+    );
+    std::process::exit(0);
+}
