@@ -153,29 +153,33 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
 }
 
 fn bench_pingpong(rounds: usize) -> Report {
-    let pong = actors::spawn(|ctx: &mut Ctx<(usize, Addr<usize>)>| {
-        let (first, back) = ctx.receive();
-        back.send(first + 1);
-        loop {
-            let (v, _) = ctx.receive();
-            if v == usize::MAX {
-                return;
+    // Pong learns ping's address once, so the messages are bare integers.
+    let ping_addr: grove::sync::AsyncResult<Addr<usize>> = grove::sync::AsyncResult::new();
+    let pong = actors::spawn({
+        let ping_addr = ping_addr.clone();
+        move |ctx: &mut Ctx<usize>| {
+            let back = ping_addr.get();
+            loop {
+                let v = ctx.receive();
+                if v == usize::MAX {
+                    return;
+                }
+                back.send(v + 1);
             }
-            back.send(v + 1);
         }
     });
     let pong_addr = pong.addr();
     let ping = actors::spawn(move |ctx: &mut Ctx<usize>| {
-        let me = ctx.addr();
+        ping_addr.set(ctx.addr()).expect("set once");
         let mut v = 0usize;
         let t0 = Instant::now();
         for _ in 0..rounds {
-            pong_addr.send((v, me.clone()));
+            pong_addr.send(v);
             v = ctx.receive();
         }
         let el = t0.elapsed();
         assert_eq!(v, rounds);
-        pong_addr.send((usize::MAX, me));
+        pong_addr.send(usize::MAX);
         el
     });
     let el = ping.wait().expect("ping ended abnormally");

@@ -45,7 +45,8 @@
 //!
 //! ## Layout
 //!
-//! * `mailbox` — the shared half of a mailbox (senders' side, one lock);
+//! * `mailbox` — the shared half of a mailbox (senders' side, one spin
+//!   lock, `spin`);
 //! * `ctx` — the receiving half: the stash, selective receive;
 //! * `receive` — the `receive!` macro; `shape` — JSON shapes;
 //! * `cell` — the control block: links, monitors, how exits travel;
@@ -72,6 +73,7 @@ mod receive;
 mod registry;
 pub mod router;
 mod shape;
+mod spin;
 pub mod supervisor;
 
 pub use actor::{spawn, start, Actor, ActorHandle, Builder};

@@ -16,6 +16,9 @@
 //! receives, or scans for a selective receive, without any lock: a
 //! predicate, a guard or a pattern never runs under the mailbox lock.
 //!
+//! The lock is a [`SpinLock`](crate::spin::SpinLock): nothing under it
+//! switches or runs user code.
+//!
 //! # Waiting
 //!
 //! `fetch` on an empty queue sets `waiting` before it unlocks; the actor
@@ -44,12 +47,13 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use grove_runtime::Unparker;
-use parking_lot::Mutex;
+
+use crate::spin::{SpinGuard, SpinLock};
 
 /// The shared half of one actor's mailbox.
 pub(crate) struct Mailbox<M> {
     /// Messages, waiters, flags.
-    state: Mutex<State<M>>,
+    state: SpinLock<State<M>>,
     /// Wakes the actor; set when its green thread starts, before its first
     /// receive (so before `waiting` can ever be set).
     receiver: OnceLock<Unparker>,
@@ -85,7 +89,7 @@ impl<M> Mailbox<M> {
     /// An empty mailbox holding at most `cap` messages (`None`: no limit).
     pub(crate) fn new(cap: Option<usize>) -> Mailbox<M> {
         Mailbox {
-            state: Mutex::new(State {
+            state: SpinLock::new(State {
                 queue: VecDeque::new(),
                 held: 0,
                 waiting: false,
@@ -153,7 +157,7 @@ impl<M> Mailbox<M> {
     #[cold]
     fn send_slow<'a>(
         &'a self,
-        mut st: parking_lot::MutexGuard<'a, State<M>>,
+        mut st: SpinGuard<'a, State<M>>,
         m: M,
         deadline: Option<Instant>,
     ) -> Result<(), Refused<M>> {

@@ -128,8 +128,18 @@ impl Waker {
     /// Makes the context's current or next `park` return. Any thread.
     pub(crate) fn wake(self) {
         match self {
-            // The run queue takes this reference over: no count traffic.
-            Waker::Green(t) => Task::wake_owned(t),
+            Waker::Green(t) => t.wake(),
+            Waker::Os(p) => p.unpark(),
+        }
+    }
+
+    /// [`wake`](Waker::wake) without giving the waker up: no reference
+    /// count traffic either way (a scheduled task is kept alive by its
+    /// worker's live table).
+    #[inline]
+    pub(crate) fn wake_by_ref(&self) {
+        match self {
+            Waker::Green(t) => t.wake(),
             Waker::Os(p) => p.unpark(),
         }
     }

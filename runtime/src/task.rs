@@ -326,21 +326,13 @@ impl Task {
     }
 
     /// Wakes the task: schedules it if it is parked, or marks it notified if
-    /// it is running. Callable from any thread.
-    pub(crate) fn wake(self: &TaskRef) {
+    /// it is running. Callable from any thread; costs no reference count
+    /// (the owner's live table keeps a scheduled task alive).
+    #[inline]
+    pub(crate) fn wake(&self) {
         if self.mark_woken() {
             let owner = self.owner.load(Ordering::Relaxed);
-            crate::worker::schedule_started(self.clone(), owner);
-        }
-    }
-
-    /// [`wake`](Task::wake), handing this reference to the run queue rather
-    /// than taking a new one.
-    #[inline]
-    pub(crate) fn wake_owned(this: TaskRef) {
-        if this.mark_woken() {
-            let owner = this.owner.load(Ordering::Relaxed);
-            crate::worker::schedule_started(this, owner);
+            crate::worker::schedule_started(self, owner);
         }
     }
 

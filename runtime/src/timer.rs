@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::task::{Task, TaskRef};
+use crate::task::TaskRef;
 
 /// One armed timer.
 #[derive(Debug)]
@@ -109,7 +109,7 @@ impl TimerHeap {
             }
             let Some(e) = self.heap.pop() else { break };
             if !e.is_stale() {
-                Task::wake_owned(e.task);
+                e.task.wake();
             }
         }
     }

@@ -113,7 +113,7 @@ impl Unparker {
     /// ```
     #[inline]
     pub fn unpark(&self) {
-        self.waker.clone().wake();
+        self.waker.wake_by_ref();
     }
 
     /// Whether both wake the same context.

@@ -17,6 +17,15 @@
 //!  run ─────────┴─────────────────────────────────────────┘  if it sleeps)
 //! ```
 //!
+//! # Who owns a task in a queue
+//!
+//! A not-yet-started task in `new`, the injector or a sibling's deque is
+//! owned by that queue (a `TaskRef`). A started one is owned by its
+//! worker's live table from its first resume until it finishes, so `ready`
+//! and `remote` hold plain pointers ([`TaskPtr`]) and a wake costs no
+//! reference-count traffic: a task in either is `SCHEDULED`, and only its
+//! own run (on this worker) can take it out of the live table.
+//!
 //! A started green thread never changes worker (see `DESIGN.md`): its stack
 //! may hold thread-bound data. Only not-yet-started ones (a `Send` closure)
 //! are stolen, which balances load where it is cheap to, at spawn.
@@ -70,11 +79,49 @@ const SPIN_CHECKS: u32 = 256;
 /// The mio token of the worker's waker.
 pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 
+/// A started task in a run queue; the live table owns it (see the module
+/// docs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TaskPtr(NonNull<Task>);
+
+// SAFETY: a TaskPtr only travels to the task's owning worker (through
+// `remote`), which is the one thread that dereferences it; the task itself
+// is Send + Sync, and is kept alive by the owner's live table.
+unsafe impl Send for TaskPtr {}
+
+impl TaskPtr {
+    #[inline]
+    fn of(task: &Task) -> TaskPtr {
+        TaskPtr(NonNull::from(task))
+    }
+
+    /// The task.
+    ///
+    /// # Safety
+    ///
+    /// The task must still be in its worker's live table (true for any
+    /// pointer taken from `ready` or `remote`, until the task finishes).
+    #[inline]
+    unsafe fn get<'a>(self) -> &'a Task {
+        // SAFETY: the caller's obligation: the live table's TaskRef keeps
+        // the task allocated.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// The next task to run.
+enum Next {
+    /// A started (or pinned) task, owned by the live table.
+    Started(TaskPtr),
+    /// A task that has not started: the worker adopts it first.
+    New(TaskRef),
+}
+
 /// What other threads share with one worker.
 #[derive(Debug)]
 pub(crate) struct WorkerShared {
     /// Started tasks woken from other threads, waiting to be moved to `ready`.
-    remote: Mutex<Vec<TaskRef>>,
+    remote: Mutex<Vec<TaskPtr>>,
     /// Whether `remote` may be non-empty (saves the lock when it is not).
     remote_pending: AtomicBool,
     /// Set while the worker sleeps (or is about to) in `poll`.
@@ -116,7 +163,7 @@ impl WorkerShared {
     }
 
     /// Queues a started task woken from another thread.
-    fn push_remote(&self, task: TaskRef) {
+    fn push_remote(&self, task: TaskPtr) {
         self.remote.lock().push(task);
         self.remote_pending.store(true, Ordering::SeqCst);
         self.unpark();
@@ -150,8 +197,8 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     /// The runtime.
     pub(crate) shared: Arc<Shared>,
-    /// Started tasks ready to run (pinned here).
-    ready: UnsafeCell<VecDeque<TaskRef>>,
+    /// Started tasks ready to run (pinned here; owned by `live`).
+    ready: UnsafeCell<VecDeque<TaskPtr>>,
     /// Not-yet-started tasks (stealable).
     new: Deque<TaskRef>,
     /// Timers of the tasks it runs.
@@ -194,13 +241,11 @@ fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
 }
 
 /// Schedules a started task that was just moved `PARKED → SCHEDULED`.
-pub(crate) fn schedule_started(task: TaskRef, owner: usize) {
+#[inline]
+pub(crate) fn schedule_started(task: &Task, owner: usize) {
     match current_of(&task.shared) {
-        Some(w) if w.index == owner => w.push_ready(task),
-        _ => {
-            let shared = task.shared.clone();
-            shared.workers[owner].push_remote(task);
-        }
+        Some(w) if w.index == owner => w.push_ready(TaskPtr::of(task)),
+        _ => task.shared.workers[owner].push_remote(TaskPtr::of(task)),
     }
 }
 
@@ -209,8 +254,15 @@ pub(crate) fn schedule_started(task: TaskRef, owner: usize) {
 pub(crate) fn schedule_new(task: TaskRef) {
     let owner = task.owner.load(Ordering::Relaxed);
     if owner != NO_OWNER {
-        // spawn_local: pinned from the start.
-        schedule_started(task, owner);
+        // spawn_local: pinned from the start, and spawned on its owner,
+        // whose live table takes it now.
+        match current_of(&task.shared).filter(|w| w.index == owner) {
+            Some(w) => {
+                let p = w.adopt(task);
+                w.push_ready(p);
+            }
+            None => drop_unstarted(task),
+        }
         return;
     }
     match current_of(&task.shared) {
@@ -269,16 +321,30 @@ impl Worker {
     }
 
     #[inline]
-    fn push_ready(&self, task: TaskRef) {
+    fn push_ready(&self, task: TaskPtr) {
         // SAFETY: `ready` is only touched on this worker's thread, and never
         // while another borrow of it is live (pushes and pops are leaf calls).
         unsafe { (*self.ready.get()).push_back(task) };
     }
 
     #[inline]
-    fn pop_ready(&self) -> Option<TaskRef> {
+    fn pop_ready(&self) -> Option<TaskPtr> {
         // SAFETY: as in `push_ready`.
         unsafe { (*self.ready.get()).pop_front() }
+    }
+
+    /// Moves a task into this worker's live table (it is about to start
+    /// here, or is pinned here by `spawn_local`) and returns its pointer.
+    fn adopt(&self, task: TaskRef) -> TaskPtr {
+        let p = TaskPtr::of(&task);
+        // SAFETY: the task was dequeued (or spawned) by this worker, which
+        // now owns its local part; each borrow ends at once.
+        if unsafe { task.local() }.live_key.is_none() {
+            let key = self.my_shared().live.lock().insert(task);
+            // SAFETY: as above; the live table keeps the task alive.
+            unsafe { p.get().local() }.live_key = Some(key);
+        }
+        p
     }
 
     /// The worker loop; returns at shutdown.
@@ -307,12 +373,18 @@ impl Worker {
         }
         let task = if tick % 61 == 0 {
             self.poll_io(events, Some(Duration::ZERO));
-            self.steal_global().or_else(|| self.next_task())
+            self.steal_global()
+                .map(Next::New)
+                .or_else(|| self.next_task())
         } else {
             self.next_task()
         };
         match task {
-            Some(t) => self.run_task(t),
+            Some(Next::Started(p)) => self.run_task(p),
+            Some(Next::New(t)) => {
+                let p = self.adopt(t);
+                self.run_task(p);
+            }
             None => self.sleep(events),
         }
     }
@@ -326,19 +398,23 @@ impl Worker {
         }
     }
 
-    fn next_task(&self) -> Option<TaskRef> {
+    fn next_task(&self) -> Option<Next> {
         let first = self.new_first.get();
         if first > 0 {
             self.new_first.set(first - 1);
             if let Some(t) = self.new.pop() {
-                return Some(t);
+                return Some(Next::New(t));
             }
             self.new_first.set(0);
         }
-        self.pop_ready()
-            .or_else(|| self.new.pop())
+        if let Some(p) = self.pop_ready() {
+            return Some(Next::Started(p));
+        }
+        self.new
+            .pop()
             .or_else(|| self.steal_global())
             .or_else(|| self.steal_siblings())
+            .map(Next::New)
     }
 
     fn steal_global(&self) -> Option<TaskRef> {
@@ -465,10 +541,14 @@ impl Worker {
         }
     }
 
-    /// Resumes a task once and files it according to how it suspended.
-    fn run_task(&self, task: TaskRef) {
-        // SAFETY: we dequeued the task, so we are its (new or fixed) owner and
-        // the only one touching its local part; the borrow ends before resume.
+    /// Resumes a task once (starting it first if it has not run yet) and
+    /// files it according to how it suspended.
+    fn run_task(&self, p: TaskPtr) {
+        // SAFETY: `p` came from `ready`/`remote` or `adopt`, so the task is
+        // in this worker's live table until `finish` below.
+        let task = unsafe { p.get() };
+        // SAFETY: we dequeued the task, so we are its owner and the only one
+        // touching its local part; the borrow ends before resume.
         let local = unsafe { task.local() };
         if local.coroutine.is_none() {
             if local.entered {
@@ -477,10 +557,10 @@ impl Worker {
             local.entered = true;
             if task.killed.load(Ordering::Acquire) {
                 // Killed before it started: it never runs.
-                task.state.store(DONE, Ordering::Release);
                 local.reservation = None;
                 // SAFETY: we own the task and its body never ran.
                 unsafe { task.discard_body(None) };
+                self.finish(task);
                 return;
             }
             // SAFETY: as above.
@@ -492,9 +572,9 @@ impl Worker {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!("grove: green thread {} could not start: {e}", task.id);
-                    task.state.store(DONE, Ordering::Release);
                     // SAFETY: as above.
                     unsafe { task.discard_body(Some(e)) };
+                    self.finish(task);
                     return;
                 }
             };
@@ -502,20 +582,20 @@ impl Worker {
             task.guard[0].store(lo, Ordering::Relaxed);
             task.guard[1].store(hi, Ordering::Relaxed);
             task.owner.store(self.index, Ordering::Release);
-            let tp = Arc::as_ptr(&task);
+            let tp = p;
             local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
-                // SAFETY: `tp` is the task being resumed; its worker holds a
-                // TaskRef across every resume, and this runs inside one, on
-                // the owning worker, once (the coroutine is made once).
+                // SAFETY: `tp` is the task being resumed; its worker's live
+                // table holds it across every resume, and this runs inside
+                // one, on the owning worker, once (the coroutine is made once).
                 unsafe {
-                    (*tp).local().yielder = y as *const _;
-                    (*tp).run_body();
+                    let t = tp.get();
+                    t.local().yielder = y as *const _;
+                    t.run_body();
                 }
             }));
-            local.live_key = Some(self.my_shared().live.lock().insert(task.clone()));
         }
         task.state.store(RUNNING, Ordering::Release);
-        park::set_current(Some(NonNull::from(&*task)));
+        park::set_current(Some(NonNull::from(task)));
         let ws = self.my_shared();
         let watch = self.shared.config.max_blocking_time.is_some();
         if watch {
@@ -540,20 +620,22 @@ impl Worker {
                 {
                     // Woken while it was still running: run it again later.
                     task.state.store(SCHEDULED, Ordering::Release);
-                    self.push_ready(task);
+                    self.push_ready(p);
                 }
             }
             CoroutineResult::Yield(Suspend::Yield) => {
                 self.new_first.set(self.new.len());
                 task.state.store(SCHEDULED, Ordering::Release);
-                self.push_ready(task);
+                self.push_ready(p);
             }
             CoroutineResult::Return(()) => self.finish(task),
         }
     }
 
-    /// Releases a finished task's coroutine, stack and table slot.
-    fn finish(&self, task: TaskRef) {
+    /// Releases a finished (or never started) task's coroutine, stack and
+    /// table slot. The slot held the last reference this worker had: the
+    /// task must not be touched after this.
+    fn finish(&self, task: &Task) {
         task.state.store(DONE, Ordering::Release);
         // SAFETY: as in `run_task`.
         let local = unsafe { task.local() };
@@ -562,7 +644,8 @@ impl Worker {
             unsafe { (*self.stacks.get()).give(co.into_stack()) };
         }
         if let Some(key) = local.live_key.take() {
-            self.my_shared().live.lock().try_remove(key);
+            let owned = self.my_shared().live.lock().try_remove(key);
+            drop(owned);
         }
     }
 
@@ -594,10 +677,8 @@ impl Worker {
             self.drain_remote();
             // SAFETY: as in `arm_timer`.
             unsafe { (*self.timers.get()).fire(Instant::now()) };
-            if let Some(t) = self.pop_ready() {
-                if t.local_started() || t.state.load(Ordering::Acquire) != DONE {
-                    self.run_task(t);
-                }
+            if let Some(p) = self.pop_ready() {
+                self.run_task(p);
                 continue;
             }
             if self.my_shared().live.lock().is_empty() || Instant::now() >= deadline {
@@ -605,6 +686,11 @@ impl Worker {
             }
             self.poll_io(&mut events, Some(Duration::from_millis(10)));
         }
+        // The run queues' pointers are only valid while the live table
+        // holds the tasks: forget them first.
+        // SAFETY: as in `push_ready`.
+        unsafe { (*self.ready.get()).clear() };
+        self.my_shared().remote.lock().clear();
         // Whatever is left is leaked rather than dropped here: dropping a
         // suspended coroutine would force-unwind it with a payload our root
         // catch could swallow. Its memory goes with the process.
@@ -618,9 +704,6 @@ impl Worker {
             // SAFETY: we own the task; its closure is gone (taken when it
             // started), so this only completes the packet.
             unsafe { t.discard_body(None) };
-        }
-        while let Some(t) = self.pop_ready() {
-            drop_unstarted(t);
         }
         // SAFETY: as in `arm_timer`.
         unsafe { (*self.timers.get()).clear() };
@@ -652,14 +735,6 @@ pub(crate) fn drain_injector(shared: &Shared) {
             Steal::Empty => return,
             Steal::Retry => continue,
         }
-    }
-}
-
-impl Task {
-    /// Whether its coroutine exists (owner thread only).
-    fn local_started(&self) -> bool {
-        // SAFETY: called by the owning worker only.
-        unsafe { self.local().coroutine.is_some() }
     }
 }
 
