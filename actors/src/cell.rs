@@ -251,13 +251,18 @@ pub(crate) fn unlink(a: &Arc<dyn Proc>, b: &Arc<dyn Proc>) {
 }
 
 /// `watcher` monitors `target`: `notify` runs once when `target` ends, or
-/// at once if it has already.
+/// at once if it has already. `notify` must remove the entry this puts in
+/// the watcher's `watching` list (the monitor is spent), or the watcher
+/// keeps the dead target's cell alive.
 pub(crate) fn monitor(
     watcher: &Arc<dyn Proc>,
     target: &Arc<dyn Proc>,
     notify: Notify,
 ) -> MonitorRef {
     let r = MonitorRef::next();
+    // Listed on the watcher first, so that a `notify` that fires as soon
+    // as the target's lock is released finds the entry to remove.
+    watcher.ctl().lock().watching.push((r, target.clone()));
     let dead = {
         let mut c = target.ctl().lock();
         match c.exited.clone() {
@@ -268,13 +273,12 @@ pub(crate) fn monitor(
             }
         }
     };
-    match dead {
-        Some((reason, notify)) => notify(Down {
+    if let Some((reason, notify)) = dead {
+        notify(Down {
             monitor: r,
             actor: target.id(),
             reason,
-        }),
-        None => watcher.ctl().lock().watching.push((r, target.clone())),
+        });
     }
     r
 }

@@ -463,6 +463,12 @@ impl<M: Send + 'static> Ctx<M> {
             &self.cell.proc(),
             &target.proc(),
             Box::new(move |down: Down| {
+                // The monitor is spent: let go of the target.
+                me.cell
+                    .ctl
+                    .lock()
+                    .watching
+                    .retain(|(m, _)| *m != down.monitor);
                 let _ = me.cell.mailbox.push_system(M::from(down));
             }),
         )

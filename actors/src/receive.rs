@@ -7,9 +7,9 @@
 //! ```text
 //!   1. select (inside receive_with, for each message, oldest first):
 //!        match msg by value {
-//!            PAT_k if GUARD_k && { hit = k; false } => unreachable,
+//!            PAT_k if hit.is_none() && GUARD_k && { hit = k; false } => unreachable,
 //!            _ => {}                   // every arm "fails": nothing moves
-//!        }
+//!        }                             // (the first arm that matches wins)
 //!        hit? take the message : leave it in place
 //!   2. dispatch (in the caller's code, so break/continue/return/? work):
 //!        if hit == 0 { match msg { PAT_0 => BODY_0, .. } } else if ...
@@ -101,7 +101,7 @@ macro_rules! receive {
             #[allow(unused_variables, unreachable_code, clippy::diverging_sub_expression)]
             let () = match __grove_msg {
                 $(
-                    $pat if ($guard) && {
+                    $pat if __grove_hit.is_none() && ($guard) && {
                         __grove_hit = ::core::option::Option::Some($($n)*);
                         false
                     } => ::core::unreachable!(),

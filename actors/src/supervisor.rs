@@ -26,6 +26,12 @@
 //! reads: [`SupervisorHandle::child`] always gives the live instance,
 //! whichever restart it is.
 //!
+//! [`Supervisor::start`] returns once the children are spawned and in that
+//! table, not once they have run (there is no `init` to wait for, as
+//! Erlang's `start_link` has): a child stopped before it first runs never
+//! runs, so it neither traps the shutdown nor runs an `Actor::stopped`
+//! hook. Make one `call` to a child first if it must be running.
+//!
 //! ```
 //! use std::time::Duration;
 //! use grove_actors::{Ctx, Reply};
@@ -505,7 +511,11 @@ impl<'a> Running<'a> {
             Strategy::RestForOne => k..self.kids.len(),
         };
         self.stop_range(range.clone());
-        self.start_range(range, true)
+        self.start_range(range, true)?;
+        // Counted once the new instances are in the table, so that a
+        // caller who sees the count also sees them.
+        self.restarts.fetch_add(1, Ordering::Release);
+        Ok(())
     }
 
     /// Counts a restart against the intensity.
@@ -531,7 +541,6 @@ impl<'a> Running<'a> {
                 self.max_restarts, self.within
             )));
         }
-        self.restarts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -652,7 +661,9 @@ impl SupervisorHandle {
         v
     }
 
-    /// How many restarts the supervisor has made so far.
+    /// How many restarts the supervisor has made so far. Once it reads
+    /// `k`, the `k`-th restart is complete: [`child`](Self::child) gives
+    /// the new instances.
     ///
     /// ```
     /// use grove_actors::Ctx;
@@ -662,7 +673,7 @@ impl SupervisorHandle {
     /// sup.stop().unwrap();
     /// ```
     pub fn restarts(&self) -> usize {
-        self.restarts.load(Ordering::Relaxed)
+        self.restarts.load(Ordering::Acquire)
     }
 
     /// The supervisor's own address (to link or monitor it).

@@ -176,6 +176,8 @@ struct PacketState<T> {
     finished: bool,
     /// The joiner waiting for it.
     waiter: Option<Waker>,
+    /// The handle is gone: nobody will ever take the outcome.
+    detached: bool,
 }
 
 impl<T> Packet<T> {
@@ -185,11 +187,13 @@ impl<T> Packet<T> {
                 result: None,
                 finished: false,
                 waiter: None,
+                detached: false,
             }),
         }
     }
 
-    /// Stores the outcome (the first one wins) and wakes the joiner.
+    /// Stores the outcome (the first one wins) and wakes the joiner. A
+    /// detached packet drops it at once: nobody can take it.
     pub(crate) fn complete(&self, result: Result<T, JoinError>) {
         let waiter = {
             let mut st = self.inner.lock();
@@ -197,6 +201,11 @@ impl<T> Packet<T> {
                 return;
             }
             st.finished = true;
+            if st.detached {
+                drop(st);
+                drop(result);
+                return;
+            }
             st.result = Some(result);
             st.waiter.take()
         };
@@ -207,6 +216,19 @@ impl<T> Packet<T> {
 
     pub(crate) fn is_finished(&self) -> bool {
         self.inner.lock().finished
+    }
+
+    /// The handle is dropped: drop an outcome already there, and any
+    /// that comes later, instead of keeping it for a join that cannot
+    /// happen (the task may outlive its handle for a long time, held by
+    /// a waker or an actor's address).
+    fn detach(&self) {
+        let left = {
+            let mut st = self.inner.lock();
+            st.detached = true;
+            st.result.take()
+        };
+        drop(left);
     }
 
     /// Waits for the outcome and takes it.
@@ -377,6 +399,12 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn id(&self) -> Option<u64> {
         self.task().map(|t| t.id)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.packet().detach();
     }
 }
 
