@@ -65,6 +65,30 @@ where
     Builder::new().spawn(f).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Spawns an actor linked to the actor at `to` from before it runs
+/// (Erlang's `spawn_link`, with the other end named): if either ends
+/// abnormally, the other is taken down (or, trapping exits, told). Inside
+/// an actor, [`Ctx::spawn_link`] links to the caller.
+///
+/// ```
+/// use grove_actors::{self as actors, Ctx, ExitReason};
+/// let parent = actors::spawn(|ctx: &mut Ctx<()>| ctx.receive());
+/// let child = actors::spawn_link(&parent.addr(), |_: &mut Ctx<()>| -> () { panic!("child") });
+/// assert!(child.wait().is_err());
+/// assert_eq!(parent.wait().unwrap_err(), ExitReason::Panic("child".into()));
+/// ```
+pub fn spawn_link<M, R, F, P>(to: &Addr<P>, f: F) -> ActorHandle<M, R>
+where
+    F: FnOnce(&mut Ctx<M>) -> R + Send + 'static,
+    M: Send + 'static,
+    R: Send + 'static,
+    P: Send + 'static,
+{
+    Builder::new()
+        .spawn_linked(&to.proc(), f)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// An object-style actor (pyact's `Actor` subclass, Erlang's
 /// `gen_server`): state in `self`, one message at a time in
 /// [`handle`](Actor::handle). Started with [`start`].

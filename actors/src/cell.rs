@@ -74,11 +74,16 @@ pub(crate) struct Control {
 }
 
 /// One actor's shared state: `Addr<M>` is an `Arc<Cell<M>>`.
+///
+/// The mailbox comes first, on a cache line of its own (see `Mailbox`):
+/// a send to a cold actor misses on it, not on the `Arc`'s counts or the
+/// control block.
+#[repr(C, align(64))]
 pub(crate) struct Cell<M> {
-    /// Its id.
-    pub(crate) id: ActorId,
     /// Its mailbox.
     pub(crate) mailbox: Mailbox<M>,
+    /// Its id.
+    pub(crate) id: ActorId,
     /// Links, monitors, exit state.
     pub(crate) ctl: Mutex<Control>,
     /// While it traps exits: how an [`Exit`] becomes a message.

@@ -54,6 +54,8 @@ pub struct Ctx<M> {
     skipped: VecDeque<M>,
     /// Set by `stop`: a trait actor ends after the current message.
     pub(crate) stopping: bool,
+    /// Whether the mailbox is bounded (received messages must be reported).
+    bounded: bool,
 }
 
 /// Puts skipped messages back in front of the stash when a selective
@@ -94,6 +96,7 @@ fn park_until(deadline: Option<Instant>) {
 impl<M: Send + 'static> Ctx<M> {
     pub(crate) fn new(cell: Arc<Cell<M>>) -> Ctx<M> {
         Ctx {
+            bounded: cell.mailbox.is_bounded(),
             cell,
             stash: VecDeque::new(),
             skipped: VecDeque::new(),
@@ -126,7 +129,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// A received message leaves the mailbox's count (bounded only).
     #[inline]
     fn took_one(&self) {
-        if self.cell.mailbox.is_bounded() {
+        if self.bounded {
             self.cell.mailbox.consumed(1);
         }
     }

@@ -76,7 +76,7 @@ mod shape;
 mod spin;
 pub mod supervisor;
 
-pub use actor::{spawn, start, Actor, ActorHandle, Builder};
+pub use actor::{spawn, spawn_link, start, Actor, ActorHandle, Builder};
 pub use addr::{Addr, TrySendError};
 pub use call::{CallError, Reply};
 pub use ctx::Ctx;

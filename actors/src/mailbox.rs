@@ -51,30 +51,72 @@ use grove_runtime::Unparker;
 use crate::spin::{SpinGuard, SpinLock};
 
 /// The shared half of one actor's mailbox.
+///
+/// `repr(C)`, and its cell is 64-byte aligned: the lock and everything a
+/// send or a fetch touches (the queue's header, the counts, the flags)
+/// share the first cache line; the receiver's unparker is on the next,
+/// read only when a send wakes the actor.
+#[repr(C)]
 pub(crate) struct Mailbox<M> {
     /// Messages, waiters, flags.
     state: SpinLock<State<M>>,
     /// Wakes the actor; set when its green thread starts, before its first
     /// receive (so before `waiting` can ever be set).
     receiver: OnceLock<Unparker>,
-    /// The most messages it holds at once (`usize::MAX`: unbounded).
-    cap: usize,
+    /// The most messages it holds at once (`u32::MAX`: unbounded); the
+    /// same as `State::cap`, readable without the lock.
+    cap: u32,
 }
 
 /// The locked part of a mailbox.
+#[repr(C)]
 struct State<M> {
     /// Sent, not yet fetched by the actor; oldest first.
     queue: VecDeque<M>,
+    /// Senders blocked on a full mailbox (made on first need).
+    blocked: Option<Box<Blocked>>,
     /// Fetched into the actor's stash, not yet received (bounded only).
-    held: usize,
+    held: u32,
+    /// The bound (`u32::MAX`: none).
+    cap: u32,
     /// The actor is parked (or about to park) waiting for a message.
     waiting: bool,
     /// The actor has ended.
     closed: bool,
-    /// Senders blocked on a full mailbox, oldest first.
-    senders: VecDeque<(u64, Unparker)>,
-    /// Id for the next blocked sender.
-    next_sender: u64,
+}
+
+/// Senders blocked on a full mailbox.
+#[derive(Default)]
+struct Blocked {
+    /// Oldest first.
+    list: VecDeque<(u64, Unparker)>,
+    /// Id for the next one.
+    next: u64,
+}
+
+impl<M> State<M> {
+    /// Whether there is room for one more message.
+    #[inline]
+    fn has_room(&self) -> bool {
+        self.queue.len() + (self.held as usize) < self.cap as usize
+    }
+
+    /// The blocked senders, made on first use.
+    fn blocked(&mut self) -> &mut Blocked {
+        self.blocked.get_or_insert_with(Box::default)
+    }
+
+    /// Forgets blocked sender `id`; whether it was listed.
+    fn unlist(&mut self, id: u64) -> bool {
+        match &mut self.blocked {
+            Some(b) => {
+                let before = b.list.len();
+                b.list.retain(|(i, _)| *i != id);
+                b.list.len() != before
+            }
+            None => false,
+        }
+    }
 }
 
 /// Why a send did not deliver; the message comes back.
@@ -88,29 +130,31 @@ pub(crate) enum Refused<M> {
 impl<M> Mailbox<M> {
     /// An empty mailbox holding at most `cap` messages (`None`: no limit).
     pub(crate) fn new(cap: Option<usize>) -> Mailbox<M> {
+        // Bounds past u32::MAX - 1 are as good as none.
+        let bound = cap.map_or(u32::MAX, |c| c.clamp(1, u32::MAX as usize - 1) as u32);
         Mailbox {
             state: SpinLock::new(State {
                 queue: VecDeque::new(),
+                blocked: None,
                 held: 0,
+                cap: bound,
                 waiting: false,
                 closed: false,
-                senders: VecDeque::new(),
-                next_sender: 0,
             }),
             receiver: OnceLock::new(),
-            cap: cap.map_or(usize::MAX, |c| c.max(1)),
+            cap: bound,
         }
     }
 
     /// Whether it has a bound.
     #[inline]
     pub(crate) fn is_bounded(&self) -> bool {
-        self.cap != usize::MAX
+        self.cap != u32::MAX
     }
 
     /// The bound, if any.
     pub(crate) fn capacity(&self) -> Option<usize> {
-        self.is_bounded().then_some(self.cap)
+        self.is_bounded().then_some(self.cap as usize)
     }
 
     /// Records the actor's unparker (once, when it starts).
@@ -142,7 +186,7 @@ impl<M> Mailbox<M> {
         if st.closed {
             return Err(Refused::Closed(m));
         }
-        if st.queue.len() + st.held < self.cap {
+        if st.has_room() {
             let wake = Mailbox::push_locked(&mut st, m);
             drop(st);
             if wake {
@@ -161,16 +205,19 @@ impl<M> Mailbox<M> {
         m: M,
         deadline: Option<Instant>,
     ) -> Result<(), Refused<M>> {
-        let id = st.next_sender;
-        st.next_sender += 1;
+        let id = {
+            let b = st.blocked();
+            b.next += 1;
+            b.next
+        };
         let mut listed = false;
         loop {
             if st.closed {
-                st.senders.retain(|(i, _)| *i != id);
+                st.unlist(id);
                 return Err(Refused::Closed(m));
             }
-            if st.queue.len() + st.held < self.cap {
-                st.senders.retain(|(i, _)| *i != id);
+            if st.has_room() {
+                st.unlist(id);
                 let wake = Mailbox::push_locked(&mut st, m);
                 // There may be room for the next sender too.
                 let next = self.next_sender_if_room(&mut st);
@@ -184,11 +231,16 @@ impl<M> Mailbox<M> {
                 return Ok(());
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                st.senders.retain(|(i, _)| *i != id);
+                st.unlist(id);
                 return Err(Refused::Full(m));
             }
-            if !listed || !st.senders.iter().any(|(i, _)| *i == id) {
-                st.senders
+            let listed_now = st
+                .blocked
+                .as_ref()
+                .is_some_and(|b| b.list.iter().any(|(i, _)| *i == id));
+            if !listed || !listed_now {
+                st.blocked()
+                    .list
                     .push_back((id, grove_runtime::current().unparker()));
                 listed = true;
             }
@@ -205,8 +257,8 @@ impl<M> Mailbox<M> {
 
     /// The oldest blocked sender, taken out, if there is room for it.
     fn next_sender_if_room(&self, st: &mut State<M>) -> Option<Unparker> {
-        if st.queue.len() + st.held < self.cap && !st.closed {
-            st.senders.pop_front().map(|(_, u)| u)
+        if st.has_room() && !st.closed {
+            st.blocked.as_mut()?.list.pop_front().map(|(_, u)| u)
         } else {
             None
         }
@@ -218,7 +270,7 @@ impl<M> Mailbox<M> {
         if st.closed {
             return Err(Refused::Closed(m));
         }
-        if st.queue.len() + st.held >= self.cap {
+        if !st.has_room() {
             return Err(Refused::Full(m));
         }
         let wake = Mailbox::push_locked(&mut st, m);
@@ -260,8 +312,8 @@ impl<M> Mailbox<M> {
         } else {
             into.append(&mut st.queue);
         }
-        if self.is_bounded() {
-            st.held += n;
+        if st.cap != u32::MAX {
+            st.held += n as u32;
         }
         st.waiting = false;
         n
@@ -272,7 +324,7 @@ impl<M> Mailbox<M> {
     pub(crate) fn consumed(&self, n: usize) {
         let next = {
             let mut st = self.state.lock();
-            st.held = st.held.saturating_sub(n);
+            st.held = st.held.saturating_sub(n as u32);
             self.next_sender_if_room(&mut st)
         };
         if let Some(u) = next {
@@ -294,12 +346,9 @@ impl<M> Mailbox<M> {
             let mut st = self.state.lock();
             st.closed = true;
             st.held = 0;
-            (
-                std::mem::take(&mut st.queue),
-                std::mem::take(&mut st.senders),
-            )
+            (std::mem::take(&mut st.queue), st.blocked.take())
         };
-        for (_, u) in senders {
+        for (_, u) in senders.map(|b| b.list).unwrap_or_default() {
             u.unpark();
         }
         queue
@@ -329,9 +378,7 @@ impl<M> Drop for LeaveOnUnwind<'_, M> {
     fn drop(&mut self) {
         let next = {
             let mut st = self.mailbox.state.lock();
-            let before = st.senders.len();
-            st.senders.retain(|(i, _)| *i != self.id);
-            if st.senders.len() == before {
+            if !st.unlist(self.id) {
                 // We were woken for room we will not use: hand it on.
                 self.mailbox.next_sender_if_room(&mut st)
             } else {

@@ -121,7 +121,13 @@ macro_rules! receive {
     (@dispatch $hit:ident $msg:ident { ($($n:tt)*) ($pat:pat) ($guard:expr) ($body:expr) } $($rest:tt)*) => {
         if $hit == $($n)* {
             match $msg {
-                $pat => $body,
+                // The guard was evaluated in phase 1; mentioning it in a
+                // closure that never runs keeps bindings that only the
+                // guard uses from counting as unused here.
+                $pat if {
+                    let _ = || ($guard);
+                    true
+                } => $body,
                 #[allow(unreachable_patterns)]
                 _ => ::core::unreachable!("receive!: the arm picked no longer matches"),
             }

@@ -355,6 +355,10 @@ macro_rules! shape {
     (null) => { $crate::Shape::null() };
     (true) => { $crate::Shape::eq(true) };
     (false) => { $crate::Shape::eq(false) };
+    // The empty object shape: any object.
+    ({}) => {
+        $crate::Shape::object(::std::vec::Vec::<(::std::string::String, $crate::Shape)>::new())
+    };
     // Objects: munch `"key": value,` pairs; a value runs to the next
     // top-level comma.
     ({ $($body:tt)* }) => {

@@ -262,6 +262,7 @@ pub(crate) unsafe fn clone_task_ref(t: &Task) -> TaskRef {
 /// woken or until `deadline`, then checks for kill and expired timeouts.
 ///
 /// May return spuriously. May unwind (kill, timeout).
+#[inline]
 pub(crate) fn park(kind: WaitKind, deadline: Option<Instant>) {
     // A kill or timeout that was caught and ignored strikes again on entry,
     // before the context goes to sleep with nobody left to wake it.
@@ -284,6 +285,7 @@ fn earliest(deadline: Option<Instant>, frames: &[TimeoutFrame]) -> Option<Instan
     frames.iter().map(|f| f.deadline).chain(deadline).min()
 }
 
+#[inline]
 fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
     // SAFETY: we are the task, on its owning worker, between switch points;
     // the reference is dropped before the suspension.

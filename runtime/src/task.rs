@@ -152,45 +152,53 @@ impl<F: FnOnce() -> T, T> Body for Spawned<F, T> {
 }
 
 /// One green thread: a header the scheduler uses, then its typed body.
+///
+/// `repr(C)` keeps the fields every switch touches — the state, the owner,
+/// the runtime, the coroutine, the yielder, the timeout frames — in the
+/// first two cache lines of the allocation (after the `Arc`'s counts), so
+/// a wake and a resume of a cold task miss on two lines, not four.
+#[repr(C)]
 pub(crate) struct Task<B: ?Sized = dyn Body> {
+    /// The state machine of the module docs.
+    pub(crate) state: AtomicU8,
+    /// Set by `kill`; checked at every switch point, and never cleared.
+    pub(crate) killed: AtomicBool,
+    /// What it waits on while parked, for `dump()`.
+    pub(crate) wait_kind: AtomicU8,
+    /// The worker that runs it, fixed at the first resume (or at spawn for
+    /// `spawn_local`).
+    pub(crate) owner: AtomicUsize,
+    /// The runtime it belongs to.
+    pub(crate) shared: Arc<Shared>,
+    /// Worker-only parts.
+    local: UnsafeCell<TaskLocal>,
+    /// Counts parks, so that a timer armed for an earlier park is ignored.
+    pub(crate) park_gen: AtomicU64,
     /// Process-unique id, never reused.
     pub(crate) id: u64,
     /// The name given with `Builder::name`.
     pub(crate) name: Option<Box<str>>,
     /// Requested stack size in bytes.
     pub(crate) stack_size: usize,
-    /// The state machine of the module docs.
-    pub(crate) state: AtomicU8,
-    /// The worker that runs it, fixed at the first resume (or at spawn for
-    /// `spawn_local`).
-    pub(crate) owner: AtomicUsize,
-    /// Set by `kill`; checked at every switch point, and never cleared.
-    pub(crate) killed: AtomicBool,
-    /// What it waits on while parked, for `dump()`.
-    pub(crate) wait_kind: AtomicU8,
-    /// Counts parks, so that a timer armed for an earlier park is ignored.
-    pub(crate) park_gen: AtomicU64,
     /// Guard-page range `[lo, hi)` of its stack, set before the first resume;
     /// read by the stack-overflow handler.
     pub(crate) guard: [AtomicUsize; 2],
-    /// The runtime it belongs to.
-    pub(crate) shared: Arc<Shared>,
-    /// Worker-only parts.
-    local: UnsafeCell<TaskLocal>,
     /// The closure and its result slot (see [`Body`]).
     body: B,
 }
 
-/// The parts of a task only its owning worker touches.
+/// The parts of a task only its owning worker touches (hot first; see
+/// [`Task`]).
+#[repr(C)]
 pub(crate) struct TaskLocal {
-    /// Whether the body was run or discarded (so it is never touched again).
-    pub(crate) entered: bool,
     /// The coroutine, from the first resume until it returns.
     pub(crate) coroutine: Option<GreenCoroutine>,
     /// The coroutine's yielder (it lives at the base of the coroutine stack).
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Active `timeout` scopes, innermost last.
     pub(crate) timeouts: Vec<TimeoutFrame>,
+    /// Whether the body was run or discarded (so it is never touched again).
+    pub(crate) entered: bool,
     /// Slot in the owner's live-task table, for `dump()`.
     pub(crate) live_key: Option<usize>,
     /// Its claim on a stack, until it starts.

@@ -54,6 +54,7 @@ use crate::park::{self as parking, current_waker, WaitKind, Waker};
 /// unparker.unpark();
 /// h.join().unwrap();
 /// ```
+#[inline]
 pub fn park() {
     parking::park(WaitKind::Other, None);
 }
