@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs grove's micro benchmark and the peers' (../shared/peers/micro) in one
-# session, so the figures are comparable, and prints the RESULT lines.
+# Runs grove's micro benchmarks (benches/micro.rs: green threads and
+# queues; benches/actors.rs: actors and mailboxes) and the peers'
+# (../shared/peers/micro) in one session, so the figures are comparable,
+# and prints the RESULT lines.
 #
 #   benches/compare_micro.sh                  grove, then every peer
 #   benches/compare_micro.sh go tokio         grove, then only these peers
@@ -17,13 +19,18 @@ REPS=${REPS:-3}
 TIMEOUT=${TIMEOUT:-120}
 PEERS_DIR=${PEERS_DIR:-../shared/peers/micro}
 
-cargo bench --bench micro --no-run >/dev/null 2>&1 || {
-    echo "cannot build benches/micro.rs" >&2
-    exit 1
+bench_bin() {
+    cargo bench --bench "$1" --no-run >/dev/null 2>&1 || {
+        echo "cannot build benches/$1.rs" >&2
+        exit 1
+    }
+    cargo bench --bench "$1" --no-run --message-format=json 2>/dev/null |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
 }
-BIN=$(cargo bench --bench micro --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+BIN=$(bench_bin micro)
+ABIN=$(bench_bin actors)
 [ -x "$BIN" ] || { echo "no micro bench binary" >&2; exit 1; }
+[ -x "$ABIN" ] || { echo "no actors bench binary" >&2; exit 1; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -36,7 +43,20 @@ CASES=(
     "spawn 1" "spawn_mt 2" "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2"
     "ring_build 1" "ring_mem 1 100000" "ring_mem 1 30000" "idle 1" "idle 1 30000"
 )
-for c in "${CASES[@]}"; do
+# grove-actors: the same workloads with actors and mailboxes.
+ACTOR_CASES=(
+    "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2" "ring_build 1"
+    "ring_mem 1 100000" "ring_mem 1 30000"
+)
+run_cases() { # <binary> <cases...>
+    local bin=$1
+    shift
+    for c in "$@"; do
+        run_case "$bin" "$c"
+    done
+}
+run_case() { # <binary> <case>
+    local BIN=$1 c=$2
     vals=""
     line=""
     for ((r = 1; r <= REPS; r++)); do
@@ -45,17 +65,19 @@ for c in "${CASES[@]}"; do
         rc=$?
         line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
         if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-            echo "FAILED $c grove exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
+            echo "FAILED $c $(basename "$BIN") exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
             line=""
             break
         fi
-        read -r _ label _ val unit <<<"$line"
+        read -r _ label system val unit <<<"$line"
         vals+="$val"$'\n'
     done
-    [ -n "$line" ] || continue
-    echo "RESULT $label grove $(printf '%s' "$vals" | median) $unit"
+    [ -n "$line" ] || return 0
+    echo "RESULT $label $system $(printf '%s' "$vals" | median) $unit"
     echo "#   runs=$REPS min=$(printf '%s' "$vals" | sort -g | head -n 1) max=$(printf '%s' "$vals" | sort -g | tail -n 1)  command: $BIN $c"
-done
+}
+run_cases "$BIN" "${CASES[@]}"
+run_cases "$ABIN" "${ACTOR_CASES[@]}"
 
 if [ -x "$PEERS_DIR/run.sh" ]; then
     REPS=$REPS TIMEOUT=$TIMEOUT SKIP_SLOW=${SKIP_SLOW:-1} "$PEERS_DIR/run.sh" "$@"
