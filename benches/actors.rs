@@ -11,8 +11,8 @@
 //!   M=100 laps; `ring_mem` N=100,000, M=1): actor k forwards to actor
 //!   k+1, the last to the first; one token (the hops still to go) makes
 //!   N*M hops, and the actor that receives 0 tells the driver. Reported:
-//!   ns per hop, build ns per actor (spawning the N actors and handing the
-//!   last its successor), or RSS growth in KiB per actor.
+//!   ns per hop, build ns per actor (spawning the N actors and sending
+//!   each its successor's address), or RSS growth in KiB per actor.
 //! * `pingpong` / `pingpong_mt` (N=1,000,000 round trips): two actors
 //!   exchange an integer; ns per one-way hop.
 //!
@@ -81,38 +81,27 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
     let rss0 = proc_kib("VmRSS");
     let done = ctx.addr();
 
-    // Spawned last to first, so each knows its successor; the last one
-    // (spawned first) learns the first's address by message.
+    // Actor k forwards to actor k+1 (the last to the first), as in the
+    // peers' rings; an address exists only once its actor is spawned, so
+    // each actor learns its successor by a first message.
     let t0 = Instant::now();
     let mut handles = Vec::with_capacity(n);
-    let tail = actors::Builder::new().spawn({
+    for i in 0..n {
         let done = done.clone();
-        move |c: &mut Ctx<Node>| node(c, None, done)
-    });
-    let tail = match tail {
-        Ok(h) => h,
-        Err(e) => {
-            println!("INFO ring failed at the first actor: {e}");
-            std::process::exit(1);
-        }
-    };
-    let mut next = tail.addr();
-    for i in 1..n {
-        let done = done.clone();
-        let succ = next.clone();
-        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, Some(succ), done)) {
-            Ok(h) => {
-                next = h.addr();
-                handles.push(h);
-            }
+        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, None, done)) {
+            Ok(h) => handles.push(h),
             Err(e) => {
                 println!("INFO ring failed after {i} actors: {e}");
                 std::process::exit(1);
             }
         }
     }
-    let first = next;
-    tail.addr().send(Node::Next(first.clone()));
+    for i in 0..n {
+        handles[i]
+            .addr()
+            .send(Node::Next(handles[(i + 1) % n].addr()));
+    }
+    let first = handles[0].addr();
     let build = t0.elapsed();
 
     let t1 = Instant::now();
@@ -132,7 +121,6 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
     );
     // No teardown: the process exits with the actors blocked, as the peers do.
     std::mem::forget(handles);
-    std::mem::forget(tail);
     match workload {
         "ring_build" => Report {
             info,

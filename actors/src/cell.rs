@@ -108,14 +108,12 @@ impl<M: Send + 'static> Cell<M> {
 
     /// Records the killer; kills at once if a kill came first.
     pub(crate) fn set_killer(&self, k: KillHandle) {
-        let kill_now = {
-            let mut c = self.ctl.lock();
-            let now = c.pending.is_some() && c.exited.is_none();
-            c.killer = Some(k.clone());
-            now
-        };
-        if kill_now {
+        let mut c = self.ctl.lock();
+        if c.pending.is_some() && c.exited.is_none() {
+            drop(c);
             k.kill();
+        } else {
+            c.killer = Some(k);
         }
     }
 
