@@ -46,7 +46,7 @@
 //! ## Layout
 //!
 //! * `mailbox` — the shared half of a mailbox (senders' side, one spin
-//!   lock, `spin`);
+//!   lock);
 //! * `ctx` — the receiving half: the stash, selective receive;
 //! * `receive` — the `receive!` macro; `shape` — JSON shapes;
 //! * `cell` — the control block: links, monitors, how exits travel;
@@ -73,7 +73,6 @@ mod receive;
 mod registry;
 pub mod router;
 mod shape;
-mod spin;
 pub mod supervisor;
 
 pub use actor::{spawn, spawn_link, start, Actor, ActorHandle, Builder};

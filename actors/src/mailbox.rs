@@ -16,7 +16,7 @@
 //! receives, or scans for a selective receive, without any lock: a
 //! predicate, a guard or a pattern never runs under the mailbox lock.
 //!
-//! The lock is a [`SpinLock`](crate::spin::SpinLock): nothing under it
+//! The lock is grove-runtime's spin lock: nothing under it
 //! switches or runs user code.
 //!
 //! # Waiting
@@ -48,7 +48,7 @@ use std::time::Instant;
 
 use grove_runtime::Unparker;
 
-use crate::spin::{SpinGuard, SpinLock};
+use grove_runtime::__private::{SpinGuard, SpinLock};
 
 /// The shared half of one actor's mailbox.
 ///

@@ -56,6 +56,7 @@ mod park;
 mod reactor;
 mod runtime;
 mod spawn;
+mod spin;
 mod stack;
 mod sys;
 mod task;
@@ -75,3 +76,10 @@ pub use runtime::{Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE};
 pub use spawn::{current, spawn, spawn_local, Builder, GreenThread};
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed};
 pub use unpark::{park, park_deadline, park_timeout, Unparker};
+
+/// Not public API: building blocks shared with grove's own crates
+/// (grove-actors), with no stability promise.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::spin::{SpinGuard, SpinLock};
+}

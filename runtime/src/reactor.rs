@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
+use crate::spin::SpinLock;
 
 use crate::park::{current_waker, WaitKind};
 use crate::runtime::Shared;
@@ -82,8 +82,8 @@ impl Direction {
 pub(crate) struct ScheduledIo {
     /// `tick << 8 | readiness bits`.
     readiness: AtomicUsize,
-    /// Who waits, per direction.
-    waiters: Mutex<IoWaiters>,
+    /// Who waits, per direction (a spin lock: nothing under it switches).
+    waiters: SpinLock<IoWaiters>,
 }
 
 /// The wait lists of one source.

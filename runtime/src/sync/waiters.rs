@@ -21,7 +21,7 @@ use crate::park::{park, WaitKind, Waker};
 
 /// One registered waiter.
 #[derive(Debug)]
-struct Entry {
+pub(crate) struct Entry {
     /// Identifies the entry within its list.
     id: u64,
     /// Wakes the waiting context.
@@ -82,9 +82,15 @@ impl WaitList {
     }
 
     /// Takes every waiter out; the caller wakes them after unlocking with
-    /// [`wake_all`].
+    /// [`Wakers::wake_all`]. A single waiter (the common case: one green
+    /// thread per socket direction) is popped, so the list keeps its
+    /// buffer and the next wait allocates nothing.
     pub(crate) fn take_all(&mut self) -> Wakers {
-        Wakers(std::mem::take(&mut self.entries))
+        if self.entries.len() <= 1 {
+            Wakers::One(self.entries.pop_front().map(|e| e.waker))
+        } else {
+            Wakers::Many(std::mem::take(&mut self.entries))
+        }
     }
 
     /// Whether nobody waits.
@@ -102,13 +108,23 @@ impl WaitList {
 
 /// Waiters taken out of a list, to be woken once the lock is released.
 #[derive(Debug)]
-pub(crate) struct Wakers(VecDeque<Entry>);
+pub(crate) enum Wakers {
+    /// None or one.
+    One(Option<Waker>),
+    /// Several, with the list's buffer.
+    Many(VecDeque<Entry>),
+}
 
 impl Wakers {
     /// Wakes them all.
     pub(crate) fn wake_all(self) {
-        for e in self.0 {
-            e.waker.wake();
+        match self {
+            Wakers::One(w) => wake(w),
+            Wakers::Many(list) => {
+                for e in list {
+                    e.waker.wake();
+                }
+            }
         }
     }
 }

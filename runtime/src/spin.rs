@@ -1,11 +1,15 @@
-//! [`SpinLock`]: the mailbox's lock.
+//! [`SpinLock`]: the lock of grove's hottest wait lists — a socket's
+//! readiness waiters, a `Queue`, an actor's mailbox.
 //!
 //! Every critical section under it is a handful of instructions that never
 //! switch green threads and never run user code (push a message, swap two
-//! buffers, flip a flag), so a spin lock beats a parking mutex here:
-//! acquiring is one atomic swap, releasing a plain store — one atomic
-//! read-modify-write per lock instead of parking_lot's two, on the hottest
-//! path of every message.
+//! buffers, flip a flag, take a waiter), so a spin lock beats a parking
+//! mutex there: acquiring is one atomic compare-exchange, releasing a plain
+//! store — one atomic read-modify-write per lock instead of parking_lot's
+//! two, on the path of every message and every socket wait.
+//!
+//! It is exported (hidden) for grove's own crates only: holding it across
+//! a switch point would deadlock a worker, so it is not a user API.
 //!
 //! A green thread cannot be suspended while it holds the lock (nothing
 //! under it is a switch point), so a spinner never waits for a green
@@ -18,7 +22,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A test-and-test-and-set spin lock for very short critical sections.
-pub(crate) struct SpinLock<T> {
+pub struct SpinLock<T> {
     /// Whether someone holds it.
     locked: AtomicBool,
     /// The protected value.
@@ -33,12 +37,13 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
 /// Holds a [`SpinLock`]; releases it when dropped.
-pub(crate) struct SpinGuard<'a, T> {
+pub struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
 }
 
 impl<T> SpinLock<T> {
-    pub(crate) const fn new(value: T) -> SpinLock<T> {
+    /// An unlocked lock around `value`.
+    pub const fn new(value: T) -> SpinLock<T> {
         SpinLock {
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
@@ -47,7 +52,7 @@ impl<T> SpinLock<T> {
 
     /// Acquires the lock, spinning (then yielding) while it is held.
     #[inline]
-    pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+    pub fn lock(&self) -> SpinGuard<'_, T> {
         if self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -105,5 +110,25 @@ impl<T> Drop for SpinGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
+    }
+}
+
+impl<T> std::fmt::Debug for SpinLock<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpinLock")
+            .field("locked", &self.locked.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for SpinGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpinGuard")
+    }
+}
+
+impl<T: Default> Default for SpinLock<T> {
+    fn default() -> SpinLock<T> {
+        SpinLock::new(T::default())
     }
 }
