@@ -19,35 +19,15 @@
 //! The driver is itself an actor. Without arguments each case runs in a
 //! fresh child process, as the peers' `run.sh` does.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use grove::actors::{self, Addr, Ctx};
 
+mod util;
+
+use util::{ns, proc_kib, Report};
+
 const SYSTEM: &str = "grove-actors";
-
-fn proc_kib(field: &str) -> i64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    for line in s.lines() {
-        if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
-            return rest
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(-1);
-        }
-    }
-    -1
-}
-
-fn ns(d: Duration) -> f64 {
-    d.as_nanos() as f64
-}
-
-struct Report {
-    info: String,
-    value: f64,
-    unit: &'static str,
-}
 
 /// A ring actor's mailbox.
 enum Node {
@@ -195,74 +175,23 @@ const CASES: &[&str] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    if args.is_empty() {
-        let exe = std::env::current_exe().expect("own path");
-        for case in CASES {
-            let out = std::process::Command::new(&exe)
-                .args(case.split_whitespace())
-                .output()
-                .expect("run a case");
-            let text = String::from_utf8_lossy(&out.stdout);
-            match text.lines().rev().find(|l| l.starts_with("RESULT ")) {
-                Some(line) if out.status.success() => println!("{line}"),
-                _ => println!(
-                    "FAILED {case} {SYSTEM} exit={}: {}",
-                    out.status.code().unwrap_or(-1),
-                    text.lines().last().unwrap_or("")
-                ),
+    util::main(
+        SYSTEM,
+        CASES,
+        "usage: actors <pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem> <workers> [N] [M]",
+        |c| match c.workload.as_str() {
+            "pingpong" | "pingpong_mt" => Some(bench_pingpong(c.n.unwrap_or(1_000_000))),
+            "ring" | "ring_mt" | "ring_build" | "ring_mem" => {
+                let (n, m) = if c.workload == "ring_mem" {
+                    (c.n.unwrap_or(100_000), c.m.unwrap_or(1))
+                } else {
+                    (c.n.unwrap_or(10_000), c.m.unwrap_or(100))
+                };
+                let wl = c.workload;
+                let driver = actors::spawn(move |ctx: &mut Ctx<Node>| bench_ring(ctx, &wl, n, m));
+                Some(driver.wait().expect("ring driver ended abnormally"))
             }
-        }
-        return;
-    }
-    if args.len() < 2 {
-        eprintln!("usage: actors <pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem> <workers> [N] [M]");
-        std::process::exit(2);
-    }
-    let workload = args[0].clone();
-    let workers: usize = args[1].parse().expect("bad worker count");
-    let n_arg = args
-        .get(2)
-        .map(|s| s.parse::<usize>().expect("bad integer"));
-    let m_arg = args
-        .get(3)
-        .map(|s| s.parse::<usize>().expect("bad integer"));
-    let mut label = workload.clone();
-    for (prefix, a) in ["_n", "_m"].iter().zip(args.iter().skip(2)) {
-        label.push_str(prefix);
-        label.push_str(a);
-    }
-
-    let rt = grove::Runtime::builder()
-        .workers(workers.max(1))
-        .build()
-        .expect("runtime");
-    println!("INFO system={SYSTEM} workers={}", workers.max(1));
-    let wl = workload.clone();
-    let report = rt.block_on(move || match wl.as_str() {
-        "pingpong" | "pingpong_mt" => Some(bench_pingpong(n_arg.unwrap_or(1_000_000))),
-        "ring" | "ring_mt" | "ring_build" | "ring_mem" => {
-            let (n, m) = if wl == "ring_mem" {
-                (n_arg.unwrap_or(100_000), m_arg.unwrap_or(1))
-            } else {
-                (n_arg.unwrap_or(10_000), m_arg.unwrap_or(100))
-            };
-            let driver = actors::spawn(move |ctx: &mut Ctx<Node>| bench_ring(ctx, &wl, n, m));
-            Some(driver.wait().expect("ring driver ended abnormally"))
-        }
-        _ => None,
-    });
-    let Some(report) = report else {
-        eprintln!("unknown workload {workload}");
-        std::process::exit(2);
-    };
-    println!("{}", report.info);
-    println!(
-        "RESULT {label} {SYSTEM} {:.1} {}",
-        report.value, report.unit
+            _ => None,
+        },
     );
-    std::process::exit(0);
 }

@@ -22,31 +22,11 @@ use std::time::{Duration, Instant};
 
 use grove::sync::Queue;
 
+mod util;
+
+use util::{ns, proc_kib, Report};
+
 const SYSTEM: &str = "grove";
-
-fn proc_kib(field: &str) -> i64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    for line in s.lines() {
-        if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
-            return rest
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(-1);
-        }
-    }
-    -1
-}
-
-fn ns(d: Duration) -> f64 {
-    d.as_nanos() as f64
-}
-
-struct Report {
-    info: String,
-    value: f64,
-    unit: &'static str,
-}
 
 fn spawn_once(n: usize) -> Duration {
     let t0 = Instant::now();
@@ -248,78 +228,25 @@ const CASES: &[&str] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    if args.is_empty() {
-        let exe = std::env::current_exe().expect("own path");
-        for case in CASES {
-            let out = std::process::Command::new(&exe)
-                .args(case.split_whitespace())
-                .output()
-                .expect("run a case");
-            let text = String::from_utf8_lossy(&out.stdout);
-            match text.lines().rev().find(|l| l.starts_with("RESULT ")) {
-                Some(line) if out.status.success() => println!("{line}"),
-                _ => println!(
-                    "FAILED {case} {SYSTEM} exit={}: {}",
-                    out.status.code().unwrap_or(-1),
-                    text.lines().last().unwrap_or("")
-                ),
-            }
-        }
-        return;
-    }
-    if args.len() < 2 {
-        eprintln!("usage: micro <spawn|spawn_mt|pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem|idle> <workers> [N] [M]");
-        std::process::exit(2);
-    }
-    let workload = args[0].clone();
-    let workers: usize = args[1].parse().expect("bad worker count");
-    let n_arg = args
-        .get(2)
-        .map(|s| s.parse::<usize>().expect("bad integer"));
-    let m_arg = args
-        .get(3)
-        .map(|s| s.parse::<usize>().expect("bad integer"));
-    let mut label = workload.clone();
-    for (prefix, a) in ["_n", "_m"].iter().zip(args.iter().skip(2)) {
-        label.push_str(prefix);
-        label.push_str(a);
-    }
-
-    let rt = grove::Runtime::builder()
-        .workers(workers.max(1))
-        .build()
-        .expect("runtime");
-    println!("INFO system={SYSTEM} workers={}", workers.max(1));
-    let wl = workload.clone();
-    let report = rt.block_on(move || match wl.as_str() {
-        "spawn" | "spawn_mt" => Some(bench_spawn(n_arg.unwrap_or(100_000))),
-        "pingpong" | "pingpong_mt" => Some(bench_pingpong(n_arg.unwrap_or(1_000_000))),
-        "ring" | "ring_mt" | "ring_build" => Some(bench_ring(
-            &wl,
-            n_arg.unwrap_or(10_000),
-            m_arg.unwrap_or(100),
-        )),
-        "ring_mem" => Some(bench_ring(
-            &wl,
-            n_arg.unwrap_or(100_000),
-            m_arg.unwrap_or(1),
-        )),
-        "idle" => Some(bench_idle(n_arg.unwrap_or(100_000))),
-        _ => None,
-    });
-    let Some(report) = report else {
-        eprintln!("unknown workload {workload}");
-        std::process::exit(2);
-    };
-    println!("{}", report.info);
-    println!(
-        "RESULT {label} {SYSTEM} {:.1} {}",
-        report.value, report.unit
+    util::main(
+        SYSTEM,
+        CASES,
+        "usage: micro <spawn|spawn_mt|pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem|idle> <workers> [N] [M]",
+        |c| match c.workload.as_str() {
+            "spawn" | "spawn_mt" => Some(bench_spawn(c.n.unwrap_or(100_000))),
+            "pingpong" | "pingpong_mt" => Some(bench_pingpong(c.n.unwrap_or(1_000_000))),
+            "ring" | "ring_mt" | "ring_build" => Some(bench_ring(
+                &c.workload,
+                c.n.unwrap_or(10_000),
+                c.m.unwrap_or(100),
+            )),
+            "ring_mem" => Some(bench_ring(
+                &c.workload,
+                c.n.unwrap_or(100_000),
+                c.m.unwrap_or(1),
+            )),
+            "idle" => Some(bench_idle(c.n.unwrap_or(100_000))),
+            _ => None,
+        },
     );
-    // Like the peers, exit without tearing the ring down.
-    std::process::exit(0);
 }
