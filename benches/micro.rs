@@ -128,37 +128,10 @@ fn bench_ring(workload: &str, n: usize, laps: usize) -> Report {
     queues[0].put(hops).unwrap();
     done.get().unwrap();
     let run = t1.elapsed();
-    let rss1 = proc_kib("VmRSS");
-    let hwm = proc_kib("VmHWM");
-
-    let build_ns = ns(build) / n as f64;
-    let hop_ns = ns(run) / hops as f64;
-    let kib_per = (rss1 - rss0) as f64 / n as f64;
-    let info = format!(
-        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2}",
-        ns(build) / 1e6,
-        ns(run) / 1e6
-    );
     // No teardown: the process exits with the nodes blocked, as the peers do.
     std::mem::forget(handles);
     std::mem::forget(queues);
-    match workload {
-        "ring_build" => Report {
-            info,
-            value: build_ns,
-            unit: "ns/spawn",
-        },
-        "ring_mem" => Report {
-            info,
-            value: kib_per,
-            unit: "KiB/node",
-        },
-        _ => Report {
-            info,
-            value: hop_ns,
-            unit: "ns/hop",
-        },
-    }
+    util::ring_report(workload, n, laps, rss0, build, run)
 }
 
 fn bench_idle(n: usize) -> Report {

@@ -114,3 +114,33 @@ where
     );
     std::process::exit(0);
 }
+
+/// The report of a ring run: ns per hop, build ns per node (`ring_build`)
+/// or RSS growth per node (`ring_mem`), with the peers' `INFO` line. Call
+/// it right after the run, so that RSS is read with the ring still up.
+pub fn ring_report(
+    workload: &str,
+    n: usize,
+    laps: usize,
+    rss0: i64,
+    build: Duration,
+    run: Duration,
+) -> Report {
+    let hops = n * laps;
+    let rss1 = proc_kib("VmRSS");
+    let hwm = proc_kib("VmHWM");
+    let build_ns = ns(build) / n as f64;
+    let hop_ns = ns(run) / hops as f64;
+    let kib_per = (rss1 - rss0) as f64 / n as f64;
+    let info = format!(
+        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2}",
+        ns(build) / 1e6,
+        ns(run) / 1e6
+    );
+    let (value, unit) = match workload {
+        "ring_build" => (build_ns, "ns/spawn"),
+        "ring_mem" => (kib_per, "KiB/node"),
+        _ => (hop_ns, "ns/hop"),
+    };
+    Report { info, value, unit }
+}
