@@ -217,3 +217,53 @@ fn dump_lists_green_threads_and_what_they_wait_on() {
     assert!(line.contains("waits-on=sleep"), "{line}");
     assert!(report.contains("running"), "{report}");
 }
+
+/// A green thread spawned while two others keep the run queue busy (they
+/// wake each other through queues and never wait for anything else) starts
+/// within a couple of their hops, not once they are done: new and woken
+/// green threads take turns. A new connection's green thread under load
+/// depends on this.
+#[test]
+fn a_new_green_thread_starts_while_others_keep_the_worker_busy() {
+    let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    let started_at = rt.block_on(|| {
+        let a: grove::sync::Queue<usize> = grove::sync::Queue::unbounded();
+        let b: grove::sync::Queue<usize> = grove::sync::Queue::unbounded();
+        let hops = Arc::new(AtomicUsize::new(0));
+        let started_at = Arc::new(AtomicUsize::new(usize::MAX));
+        let pong = grove::spawn({
+            let (a, b, hops) = (a.clone(), b.clone(), hops.clone());
+            move || {
+                while let Ok(v) = a.get() {
+                    hops.fetch_add(1, Ordering::SeqCst);
+                    let _ = b.put(v);
+                }
+            }
+        });
+        let ping = grove::spawn({
+            let (a, b, hops, started_at) = (a.clone(), b.clone(), hops.clone(), started_at.clone());
+            move || {
+                for round in 0..1_000 {
+                    if round == 10 {
+                        let (hops, started_at) = (hops.clone(), started_at.clone());
+                        drop(grove::spawn(move || {
+                            started_at.store(hops.load(Ordering::SeqCst), Ordering::SeqCst)
+                        }));
+                    }
+                    a.put(round).unwrap();
+                    b.get().unwrap();
+                }
+                a.close();
+            }
+        });
+        ping.join().unwrap();
+        pong.join().unwrap();
+        started_at.load(Ordering::SeqCst)
+    });
+    // Spawned when pong had handled 10 messages; it must run within a
+    // couple of hops of that, long before the 1,000th.
+    assert!(
+        (10..=13).contains(&started_at),
+        "the new green thread started after {started_at} hops"
+    );
+}
