@@ -11,14 +11,15 @@
 //!   M=100 laps; `ring_mem` N=100,000, M=1): actor k forwards to actor
 //!   k+1, the last to the first; one token (the hops still to go) makes
 //!   N*M hops, and the actor that receives 0 tells the driver. Reported:
-//!   ns per hop, build ns per actor (spawning the N actors and sending
-//!   each its successor's address), or RSS growth in KiB per actor.
+//!   ns per hop, build ns per actor (spawning the N actors and filling in
+//!   the table of their addresses), or RSS growth in KiB per actor.
 //! * `pingpong` / `pingpong_mt` (N=1,000,000 round trips): two actors
 //!   exchange an integer; ns per one-way hop.
 //!
 //! The driver is itself an actor. Without arguments each case runs in a
 //! fresh child process, as the peers' `run.sh` does.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use grove::actors::{self, Addr, Ctx};
@@ -29,29 +30,28 @@ use util::{ns, proc_kib, Report};
 
 const SYSTEM: &str = "grove-actors";
 
-/// A ring actor's mailbox.
-enum Node {
-    /// The successor, for the one actor spawned before it existed.
-    Next(Addr<Node>),
-    /// The token: hops still to go.
-    Token(usize),
-}
+/// A ring actor's mailbox: the token, the hops still to go.
+type Node = usize;
 
-/// Actor k of the ring.
-fn node(ctx: &mut Ctx<Node>, next: Option<Addr<Node>>, done: Addr<Node>) {
-    let next = match next {
-        Some(n) => n,
-        None => loop {
-            if let Node::Next(n) = ctx.receive() {
-                break n;
-            }
-        },
+/// The ring's addresses, filled in once every actor is spawned (an
+/// address exists only once its actor does).
+type Slots = Arc<Vec<OnceLock<Addr<Node>>>>;
+
+/// Actor k of the ring: forwards to actor k+1 (the last to the first).
+fn node(ctx: &mut Ctx<Node>, slots: Slots, k: usize, done: Addr<Node>) {
+    let slot = &slots[(k + 1) % slots.len()];
+    let next = loop {
+        match slot.get() {
+            Some(a) => break a.clone(),
+            // Started (on another worker) before the ring was complete.
+            None => grove::yield_now(),
+        }
     };
+    drop(slots);
     loop {
         match ctx.receive() {
-            Node::Token(0) => done.send(Node::Token(0)),
-            Node::Token(v) => next.send(Node::Token(v - 1)),
-            Node::Next(_) => {}
+            0 => done.send(0),
+            v => next.send(v - 1),
         }
     }
 }
@@ -62,31 +62,30 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
     let done = ctx.addr();
 
     // Actor k forwards to actor k+1 (the last to the first), as in the
-    // peers' rings; an address exists only once its actor is spawned, so
-    // each actor learns its successor by a first message.
+    // peers' rings: the actors are spawned first, then the table of their
+    // addresses is filled in (the peers likewise make all channels first).
     let t0 = Instant::now();
+    let slots: Slots = Arc::new((0..n).map(|_| OnceLock::new()).collect());
     let mut handles = Vec::with_capacity(n);
-    for i in 0..n {
-        let done = done.clone();
-        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, None, done)) {
+    for k in 0..n {
+        let (done, slots) = (done.clone(), slots.clone());
+        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, slots, k, done)) {
             Ok(h) => handles.push(h),
             Err(e) => {
-                println!("INFO ring failed after {i} actors: {e}");
+                println!("INFO ring failed after {k} actors: {e}");
                 std::process::exit(1);
             }
         }
     }
-    for i in 0..n {
-        handles[i]
-            .addr()
-            .send(Node::Next(handles[(i + 1) % n].addr()));
+    for (slot, h) in slots.iter().zip(&handles) {
+        let _ = slot.set(h.addr());
     }
     let first = handles[0].addr();
     let build = t0.elapsed();
 
     let t1 = Instant::now();
-    first.send(Node::Token(hops));
-    while !matches!(ctx.receive(), Node::Token(0)) {}
+    first.send(hops);
+    while ctx.receive() != 0 {}
     let run = t1.elapsed();
     // No teardown: the process exits with the actors blocked, as the peers do.
     std::mem::forget(handles);

@@ -52,10 +52,9 @@ use grove_runtime::__private::{SpinGuard, SpinLock};
 
 /// The shared half of one actor's mailbox.
 ///
-/// `repr(C)`, and its cell is 64-byte aligned: the lock and everything a
-/// send or a fetch touches (the queue's header, the counts, the flags)
-/// share the first cache line; the receiver's unparker is on the next,
-/// read only when a send wakes the actor.
+/// `repr(C)`: the lock and everything a send or a fetch touches (the
+/// queue's header, the counts, the flags) come first and together; the
+/// receiver's unparker after them, read only when a send wakes the actor.
 #[repr(C)]
 pub(crate) struct Mailbox<M> {
     /// Messages, waiters, flags.
