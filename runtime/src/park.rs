@@ -295,10 +295,22 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
     };
     task.wait_kind.store(kind as u8, Ordering::Relaxed);
     if let Some(d) = effective {
-        let gen = task.park_gen.load(Ordering::Relaxed) + 1;
-        task.park_gen.store(gen, Ordering::Relaxed);
-        // SAFETY: as in `current_waker`.
-        crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen);
+        // A timer of an earlier park that has not fired yet and fires no
+        // later than `d` serves this park too: a socket read with a 30 s
+        // timeout, done a thousand times a second, arms one timer every
+        // 30 s instead of one per read. Firing early is a spurious wake,
+        // which every caller of `park` re-checks (and parks again, with a
+        // timer of its own, since the old one has then fired).
+        // SAFETY: as above.
+        let timer_at = unsafe { task.local().timer_at };
+        if timer_at.is_none_or(|at| at > d) {
+            let gen = task.park_gen.load(Ordering::Relaxed) + 1;
+            task.park_gen.store(gen, Ordering::Relaxed);
+            // SAFETY: as above.
+            unsafe { task.local().timer_at = Some(d) };
+            // SAFETY: as in `current_waker`.
+            crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen, timer_at.is_some());
+        }
     }
     // SAFETY: `yielder` was set by the coroutine's root for this task and
     // lives at the base of its stack for as long as the coroutine exists; we
@@ -306,12 +318,6 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
     unsafe { (*yielder).suspend(Suspend::Park) };
     task.wait_kind
         .store(WaitKind::Running as u8, Ordering::Relaxed);
-    if effective.is_some() {
-        // Invalidate the timer if it has not fired yet.
-        task.park_gen
-            .store(task.park_gen.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        crate::worker::timer_done();
-    }
 }
 
 /// `gevent.sleep(0)`: lets every other ready green thread run once, then

@@ -197,6 +197,10 @@ pub(crate) struct TaskLocal {
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Active `timeout` scopes, innermost last.
     pub(crate) timeouts: Vec<TimeoutFrame>,
+    /// When its current timer (the heap entry of its park generation)
+    /// fires, while one is armed and has not fired: a later park with a
+    /// deadline no earlier reuses it (see `park`).
+    pub(crate) timer_at: Option<Instant>,
     /// Whether the body was run or discarded (so it is never touched again).
     pub(crate) entered: bool,
     /// Slot in the owner's live-task table, for `dump()`.
@@ -260,6 +264,7 @@ impl<B: Body> Task<B> {
                 coroutine: None,
                 yielder: std::ptr::null(),
                 timeouts: Vec::new(),
+                timer_at: None,
                 live_key: None,
                 reservation: Some(reservation),
             }),

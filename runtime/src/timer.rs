@@ -1,13 +1,16 @@
 //! A worker's timers: a min-heap of deadlines, each waking one parked green
 //! thread.
 //!
-//! An entry carries the park generation it was armed for. When the green
-//! thread wakes early (its condition came true) it bumps its generation, so
-//! the entry goes stale and firing it does nothing. Stale entries are not
-//! searched out one by one; when they outnumber the armed ones the heap is
-//! rebuilt without them, which keeps it at most about twice the size of what
-//! is really pending, however many short waits with long timeouts a program
-//! makes.
+//! An entry carries the park generation it was armed for. A green thread
+//! keeps its current entry across parks while it fires no later than what
+//! the next park needs (`Task::timer_at`; see `park`), and arms a new one
+//! only for an earlier deadline, which bumps its generation: the old entry
+//! goes stale and firing it does nothing. When the current entry fires it
+//! wakes the green thread (possibly early for its park now, which is a
+//! spurious wake) and clears `timer_at`. Stale entries are not searched out
+//! one by one; when they outnumber the current ones the heap is rebuilt
+//! without them, which keeps it at most about twice the size of what is
+//! really pending.
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
@@ -63,28 +66,25 @@ pub(crate) struct TimerHeap {
     heap: BinaryHeap<Entry>,
     /// Next `seq`.
     seq: u64,
-    /// Parks with a timer that have not returned yet.
+    /// Current (not stale) entries: one at most per green thread.
     armed: usize,
 }
 
 impl TimerHeap {
     /// Arms a timer that wakes `task` at `deadline` if it is still in park
-    /// generation `gen` then.
-    pub(crate) fn arm(&mut self, deadline: Instant, task: TaskRef, gen: u64) {
+    /// generation `gen` then; `replaces` says that this makes the task's
+    /// previous entry stale.
+    pub(crate) fn arm(&mut self, deadline: Instant, task: TaskRef, gen: u64, replaces: bool) {
         self.seq += 1;
-        self.armed += 1;
+        if !replaces {
+            self.armed += 1;
+        }
         self.heap.push(Entry {
             deadline,
             seq: self.seq,
             task,
             gen,
         });
-    }
-
-    /// Notes that a park with a timer has returned (its entry is now stale or
-    /// already fired), and compacts the heap when stale entries dominate.
-    pub(crate) fn done(&mut self) {
-        self.armed = self.armed.saturating_sub(1);
         if self.heap.len() > 1024 && self.heap.len() > 2 * self.armed + 64 {
             let entries = std::mem::take(&mut self.heap).into_vec();
             self.heap = entries.into_iter().filter(|e| !e.is_stale()).collect();
@@ -109,6 +109,10 @@ impl TimerHeap {
             }
             let Some(e) = self.heap.pop() else { break };
             if !e.is_stale() {
+                self.armed = self.armed.saturating_sub(1);
+                // SAFETY: timers run on the task's owning worker, between
+                // resumes, so nothing else touches its local part now.
+                unsafe { e.task.local().timer_at = None };
                 e.task.wake();
             }
         }

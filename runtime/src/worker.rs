@@ -284,20 +284,14 @@ pub(crate) fn schedule_new(task: TaskRef) {
     }
 }
 
-/// Arms a timer on the current worker (the caller is a green thread on it).
-pub(crate) fn arm_timer(deadline: Instant, task: TaskRef, gen: u64) {
+/// Arms a timer on the current worker (the caller is a green thread on
+/// it); `replaces` says that it makes an earlier entry of the same task
+/// stale.
+pub(crate) fn arm_timer(deadline: Instant, task: TaskRef, gen: u64, replaces: bool) {
     if let Some(w) = current() {
         // SAFETY: only this worker's thread touches its timers, and no other
         // reference to them is live (timer code never calls back into here).
-        unsafe { (*w.timers.get()).arm(deadline, task, gen) };
-    }
-}
-
-/// Notes that a park with a timer returned.
-pub(crate) fn timer_done() {
-    if let Some(w) = current() {
-        // SAFETY: as in `arm_timer`.
-        unsafe { (*w.timers.get()).done() };
+        unsafe { (*w.timers.get()).arm(deadline, task, gen, replaces) };
     }
 }
 
