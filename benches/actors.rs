@@ -26,7 +26,7 @@ use grove::actors::{self, Addr, Ctx};
 
 mod util;
 
-use util::{ns, proc_kib, Report};
+use util::{proc_kib, Report};
 
 const SYSTEM: &str = "grove-actors";
 
@@ -124,14 +124,7 @@ fn bench_pingpong(rounds: usize) -> Report {
     });
     let el = ping.wait().expect("ping ended abnormally");
     pong.wait().expect("pong ended abnormally");
-    Report {
-        info: format!(
-            "INFO pingpong round_trips={rounds} total_ms={:.1}",
-            ns(el) / 1e6
-        ),
-        value: ns(el) / (2 * rounds) as f64,
-        unit: "ns/hop",
-    }
+    util::pingpong_report(rounds, el)
 }
 
 /// The standard cases (with the sizes that fit under the default

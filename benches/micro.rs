@@ -83,14 +83,7 @@ fn bench_pingpong(rounds: usize) -> Report {
     });
     let el = ping.join().expect("ping panicked");
     pong.join().expect("pong panicked");
-    Report {
-        info: format!(
-            "INFO pingpong round_trips={rounds} total_ms={:.1}",
-            ns(el) / 1e6
-        ),
-        value: ns(el) / (2 * rounds) as f64,
-        unit: "ns/hop",
-    }
+    util::pingpong_report(rounds, el)
 }
 
 fn bench_ring(workload: &str, n: usize, laps: usize) -> Report {

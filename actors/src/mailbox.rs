@@ -177,20 +177,26 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// Appends `m`, releases the lock, and wakes the actor if it waits.
+    #[inline]
+    fn deliver(&self, mut st: SpinGuard<'_, State<M>>, m: M) {
+        let wake = Mailbox::push_locked(&mut st, m);
+        drop(st);
+        if wake {
+            self.wake_receiver();
+        }
+    }
+
     /// Sends `m`, waiting while a bounded mailbox is full, until
     /// `deadline` (`None`: for as long as it takes). A switch point while
     /// it waits.
     pub(crate) fn send(&self, m: M, deadline: Option<Instant>) -> Result<(), Refused<M>> {
-        let mut st = self.state.lock();
+        let st = self.state.lock();
         if st.closed {
             return Err(Refused::Closed(m));
         }
         if st.has_room() {
-            let wake = Mailbox::push_locked(&mut st, m);
-            drop(st);
-            if wake {
-                self.wake_receiver();
-            }
+            self.deliver(st, m);
             return Ok(());
         }
         self.send_slow(st, m, deadline)
@@ -265,33 +271,25 @@ impl<M> Mailbox<M> {
 
     /// Sends `m` if there is room now.
     pub(crate) fn try_send(&self, m: M) -> Result<(), Refused<M>> {
-        let mut st = self.state.lock();
+        let st = self.state.lock();
         if st.closed {
             return Err(Refused::Closed(m));
         }
         if !st.has_room() {
             return Err(Refused::Full(m));
         }
-        let wake = Mailbox::push_locked(&mut st, m);
-        drop(st);
-        if wake {
-            self.wake_receiver();
-        }
+        self.deliver(st, m);
         Ok(())
     }
 
     /// Appends a notification (exit, down): never waits, ignores the bound.
     /// Hands it back if the actor has ended.
     pub(crate) fn push_system(&self, m: M) -> Result<(), M> {
-        let mut st = self.state.lock();
+        let st = self.state.lock();
         if st.closed {
             return Err(m);
         }
-        let wake = Mailbox::push_locked(&mut st, m);
-        drop(st);
-        if wake {
-            self.wake_receiver();
-        }
+        self.deliver(st, m);
         Ok(())
     }
 

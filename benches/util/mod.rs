@@ -144,3 +144,16 @@ pub fn ring_report(
     };
     Report { info, value, unit }
 }
+
+/// The report of a pingpong run of `rounds` round trips taking `el`: ns per
+/// one-way hop.
+pub fn pingpong_report(rounds: usize, el: Duration) -> Report {
+    Report {
+        info: format!(
+            "INFO pingpong round_trips={rounds} total_ms={:.1}",
+            ns(el) / 1e6
+        ),
+        value: ns(el) / (2 * rounds) as f64,
+        unit: "ns/hop",
+    }
+}

@@ -357,8 +357,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn kill(&self) {
         if let Some(t) = self.task() {
-            t.killed.store(true, std::sync::atomic::Ordering::Release);
-            t.wake();
+            t.kill();
         }
     }
 
@@ -434,8 +433,7 @@ impl KillHandle {
     /// ```
     pub fn kill(&self) {
         if let Some(t) = &self.task {
-            t.killed.store(true, std::sync::atomic::Ordering::Release);
-            t.wake();
+            t.kill();
         }
     }
 

@@ -127,10 +127,7 @@ pub(crate) enum Waker {
 impl Waker {
     /// Makes the context's current or next `park` return. Any thread.
     pub(crate) fn wake(self) {
-        match self {
-            Waker::Green(t) => t.wake(),
-            Waker::Os(p) => p.unpark(),
-        }
+        self.wake_by_ref();
     }
 
     /// [`wake`](Waker::wake) without giving the waker up: no reference
@@ -145,7 +142,6 @@ impl Waker {
     }
 
     /// Whether both wake the same context.
-    #[allow(dead_code)]
     pub(crate) fn same(&self, other: &Waker) -> bool {
         match (self, other) {
             (Waker::Green(a), Waker::Green(b)) => Arc::ptr_eq(a, b),
@@ -218,8 +214,8 @@ pub(crate) fn current_task() -> Option<&'static Task> {
         None
     } else {
         // SAFETY: a set CURRENT is the task the worker is running right
-        // now on this thread; the worker holds a `TaskRef` to it until the
-        // resume returns, which is after any code of the task has finished
+        // now on this thread; the worker's live table holds a `TaskRef` to
+        // it until after the resume returns, which is after any code of the task has finished
         // using this reference (the reference never escapes a switch point:
         // callers use it only between two suspensions). The 'static lifetime
         // is a private convenience, never handed to users.

@@ -349,6 +349,13 @@ impl Task {
         }
     }
 
+    /// Kills the task: sets the flag every switch point checks (never
+    /// cleared) and wakes it so it gets to one. Any thread.
+    pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.wake();
+    }
+
     /// Its state, for `dump()`.
     pub(crate) fn state_name(&self) -> &'static str {
         let s = self.state.load(Ordering::Relaxed);

@@ -449,13 +449,14 @@ impl Worker {
         None
     }
 
-    /// Whether another thread has handed this worker something to do.
+    /// Whether another thread has handed this worker something to do (or
+    /// asked it to shut down); its own flags are loaded with `order`.
     #[inline]
-    fn work_visible(&self) -> bool {
-        self.my_shared().remote_pending.load(Ordering::Relaxed)
+    fn work_visible(&self, order: Ordering) -> bool {
+        self.my_shared().remote_pending.load(order)
             || !self.shared.injector.is_empty()
             || self.shared.stealers.iter().any(|s| !s.is_empty())
-            || self.shared.shutdown.load(Ordering::Relaxed)
+            || self.shared.shutdown.load(order)
     }
 
     /// Before sleeping, a worker of a multi-worker runtime looks for work
@@ -475,7 +476,7 @@ impl Worker {
         }
         loop {
             for _ in 0..SPIN_CHECKS {
-                if self.work_visible() {
+                if self.work_visible(Ordering::Relaxed) {
                     return true;
                 }
                 std::hint::spin_loop();
@@ -507,11 +508,7 @@ impl Worker {
         ws.wake_pending.store(false, Ordering::SeqCst);
         ws.sleeping.store(true, Ordering::SeqCst);
         self.shared.idle.fetch_add(1, Ordering::SeqCst);
-        let work_arrived = ws.remote_pending.load(Ordering::SeqCst)
-            || !self.shared.injector.is_empty()
-            || self.shared.stealers.iter().any(|s| !s.is_empty())
-            || self.shared.shutdown.load(Ordering::SeqCst);
-        if !work_arrived {
+        if !self.work_visible(Ordering::SeqCst) {
             // SAFETY: as in `arm_timer`.
             let next = unsafe { (*self.timers.get()).next_deadline() };
             let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
@@ -673,8 +670,7 @@ impl Worker {
             .map(|(_, t)| t.clone())
             .collect();
         for t in &started {
-            t.killed.store(true, Ordering::Release);
-            t.wake();
+            t.kill();
         }
         // Run until every started task has unwound. A task that never reaches
         // a switch point again would keep us here; that is documented on

@@ -286,10 +286,8 @@ impl Core {
                 })
                 .collect()
         };
-        // What `JoinHandle::kill` does.
         for t in tasks {
-            t.killed.store(true, Ordering::Release);
-            t.wake();
+            t.kill();
         }
     }
 
