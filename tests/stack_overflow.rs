@@ -19,57 +19,79 @@ fn deep(n: u64) -> u64 {
 
 #[test]
 fn overflow_is_reported_with_the_green_threads_identity() {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if let Some(size) = std::env::var_os(CHILD_ENV) {
         // The child: say something, then overflow a named green thread.
         println!("before the overflow: line 1");
         println!("before the overflow: line 2");
-        let h = grove::Builder::new()
-            .name("deep-diver")
-            .stack_size(64 * 1024)
-            .spawn(|| deep(0))
-            .unwrap();
+        let mut b = grove::Builder::new().name("deep-diver");
+        if size != "default" {
+            b = b.stack_size(64 * 1024);
+        }
+        let h = b.spawn(|| deep(0)).unwrap();
         let _ = h.join();
         println!("unreachable: the process should have aborted");
         return;
     }
+    // A stack of its own size, and one of the default size (carved from a
+    // mapping shared with other stacks where the kernel has guard markers);
+    // then the same under the portable `mprotect` guard pages.
+    for (size, bytes, guard) in [
+        ("64k", 65536, None),
+        ("default", grove::DEFAULT_STACK_SIZE, None),
+        ("64k", 65536, Some("mprotect")),
+    ] {
+        check_overflow_child(size, bytes, guard);
+    }
+}
+
+fn check_overflow_child(size: &str, bytes: usize, guard: Option<&str>) {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .args([
-            "--exact",
-            "overflow_is_reported_with_the_green_threads_identity",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "overflow_is_reported_with_the_green_threads_identity",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, size);
+    match guard {
+        Some(g) => cmd.env("GROVE_STACK_GUARD", g),
+        None => cmd.env_remove("GROVE_STACK_GUARD"),
+    };
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let case = format!("stack {size}, guard {guard:?}");
     assert!(
         !out.status.success(),
-        "child exited cleanly:\n{stdout}\n{stderr}"
+        "{case}: child exited cleanly:\n{stdout}\n{stderr}"
     );
     assert!(
-        stderr.contains("(\"deep-diver\") overflowed its stack of 65536 bytes"),
-        "stderr:\n{stderr}"
+        stderr.contains(&format!(
+            "(\"deep-diver\") overflowed its stack of {bytes} bytes"
+        )),
+        "{case}: stderr:\n{stderr}"
     );
-    assert!(stderr.contains("grove: green thread "), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("grove: green thread "),
+        "{case}: stderr:\n{stderr}"
+    );
     assert!(
         stdout.contains("before the overflow: line 1"),
-        "stdout:\n{stdout}"
+        "{case}: stdout:\n{stdout}"
     );
     assert!(
         stdout.contains("before the overflow: line 2"),
-        "stdout:\n{stdout}"
+        "{case}: stdout:\n{stdout}"
     );
-    assert!(!stdout.contains("unreachable"), "stdout:\n{stdout}");
+    assert!(!stdout.contains("unreachable"), "{case}: stdout:\n{stdout}");
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(
             out.status.signal(),
             Some(libc_sigabrt()),
-            "{:?}",
+            "{case}: {:?}",
             out.status
         );
     }

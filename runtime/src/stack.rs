@@ -1,29 +1,42 @@
-//! Green-thread stacks: guard-paged, pooled per worker, counted globally.
+//! Green-thread stacks: guard-paged, carved from shared mappings, pooled
+//! per worker, counted globally.
 //!
 //! ```text
 //!   high addresses   base ┌──────────────────────┐
 //!                         │  usable stack        │  grows down
 //!                         │  (size bytes, RW)    │
 //!                         ├──────────────────────┤
-//!                         │  guard page (none)   │  a touch here faults:
+//!                         │  guard page          │  a touch here faults:
 //!   low addresses   limit └──────────────────────┘  reported, then abort
 //! ```
 //!
-//! Each stack is one `mmap` plus one `mprotect` (corosensei's
-//! `DefaultStack`), i.e. two kernel memory mappings. A fresh one costs
-//! microseconds; a reused one nothing, so every worker keeps the stacks of
-//! finished green threads of the default size in a [`StackPool`] and hands
-//! them out again.
+//! How the guard page is made decides what a stack costs ([`Guard`]):
 //!
-//! Linux caps mappings per process at `vm.max_map_count` (65,530 by
-//! default), which caps live guarded stacks at about 32,000. [`StackBudget`]
-//! counts the stacks that exist and turns the cap into a clear error at
-//! spawn time, naming the limit and how to raise it, instead of an obscure
-//! `ENOMEM` later.
+//! * **Guard markers** (Linux 6.13 and later, `MADV_GUARD_INSTALL`): the
+//!   guard is a poisoned page-table entry inside an ordinary read-write
+//!   mapping, so stacks need no mapping of their own. Fresh stacks of a
+//!   runtime's default size are mapped [`CHUNK`] at a time (one `mmap`, one
+//!   `madvise` per guard; adjacent chunks merge into one mapping), and a
+//!   stack is never unmapped: one the pools do not keep has its pages
+//!   returned to the kernel (`MADV_DONTNEED`, which keeps the guard) and
+//!   waits on a process-wide spare list for the next green thread. Memory
+//!   mappings then never limit how many green threads exist.
+//! * **`mprotect`** (older kernels, or `GROVE_STACK_GUARD=mprotect`): each
+//!   stack is its own `mmap` with its lowest page made `PROT_NONE`, i.e. two
+//!   kernel memory mappings, unmapped when dropped. Linux caps mappings per
+//!   process at `vm.max_map_count` (65,530 by default), which caps live
+//!   stacks at about 32,000. [`StackBudget`] counts the stacks that exist and
+//!   turns the cap into a clear error at spawn time, naming the limit and how
+//!   to raise it, instead of an obscure `ENOMEM` later.
+//!
+//! Either way a fresh stack costs microseconds (the kernel's work, and the
+//! first touch of its top page) and a reused one nothing, so every worker
+//! keeps the stacks of finished green threads of the default size in a
+//! [`StackPool`] and hands them out again.
 //!
 //! A green thread takes its stack when it first runs, not when it is
-//! spawned, so spawn counts it as *pending* until then (a
-//! [`StartReservation`]). Spawning while live + pending stacks reach the
+//! spawned. Under `mprotect` guards spawn counts it as *pending* until then
+//! (a [`StartReservation`]). Spawning while live + pending stacks reach the
 //! limit first lets the pending green threads start (they may finish and
 //! give their stacks back, as in a spawn-then-join-all loop); only if that
 //! frees nothing does spawn fail. So 100,000 short green threads spawned
@@ -31,32 +44,105 @@
 //! from `spawn` itself, not a green thread that silently never starts.
 
 use std::io;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use corosensei::stack::{DefaultStack, Stack};
+use corosensei::stack::valgrind::ValgrindStackRegistration;
+use corosensei::stack::{Stack, StackPointer};
 
-/// Stacks the pool keeps per worker; beyond that they are unmapped.
+/// Stacks the pool keeps per worker; beyond that they go to the spare list
+/// (guard markers) or are unmapped (`mprotect`).
 const POOL_MAX: usize = 1024;
+/// Fresh default-size stacks mapped at once under guard markers.
+pub(crate) const CHUNK: usize = 32;
 /// Mappings kept free for everything that is not a green-thread stack.
 const MAP_RESERVE: usize = 2048;
+/// `madvise` advice that installs lightweight guard regions (Linux 6.13).
+#[cfg(target_os = "linux")]
+const MADV_GUARD_INSTALL: libc::c_int = 102;
 
 /// Stacks that exist right now, in every runtime of the process.
 static LIVE_STACKS: AtomicUsize = AtomicUsize::new(0);
-/// Green threads spawned but not yet started (each will want a stack).
+/// Green threads spawned but not yet started (each will want a stack);
+/// counted only under `mprotect` guards.
 static PENDING_STARTS: AtomicUsize = AtomicUsize::new(0);
 /// How many waits for pending green threads to start may pass without any
 /// of them starting before spawn gives up.
 const MAX_STALLS: u32 = 1000;
 
+/// Unused stacks no worker's pool keeps, their pages returned to the kernel
+/// (guard markers only: such stacks are never unmapped).
+static SPARE: parking_lot::Mutex<Vec<PooledStack>> = parking_lot::Mutex::new(Vec::new());
+
+/// How this process makes the guard page below each stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// A lightweight guard region (`MADV_GUARD_INSTALL`): no mapping of its own.
+    Marker,
+    /// A `PROT_NONE` page (`mprotect`): a mapping of its own.
+    Protect,
+}
+
+impl Guard {
+    /// The process's guard kind, probed once: guard markers where the
+    /// kernel has them, unless `GROVE_STACK_GUARD=mprotect` asks for the
+    /// portable kind.
+    pub(crate) fn get() -> Guard {
+        static GUARD: OnceLock<Guard> = OnceLock::new();
+        *GUARD.get_or_init(|| {
+            let forced = std::env::var_os("GROVE_STACK_GUARD").is_some_and(|v| v == "mprotect");
+            if !forced && markers_work() {
+                Guard::Marker
+            } else {
+                Guard::Protect
+            }
+        })
+    }
+}
+
+/// Whether the kernel installs guard markers: tried on a scratch page.
+#[cfg(target_os = "linux")]
+fn markers_work() -> bool {
+    let page = page_size();
+    // SAFETY: a fresh private anonymous mapping of one page, advised and
+    // unmapped here; no other code knows its address.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        let ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
+        libc::munmap(p, page);
+        ok
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn markers_work() -> bool {
+    false
+}
+
 /// A spawned green thread's claim on a future stack; dropped when it starts
-/// (or is dropped unstarted).
+/// (or is dropped unstarted). Counted only where stacks are limited.
 #[derive(Debug)]
-pub(crate) struct StartReservation(());
+pub(crate) struct StartReservation {
+    /// Whether [`PENDING_STARTS`] counts this one.
+    counted: bool,
+}
 
 impl Drop for StartReservation {
     fn drop(&mut self) {
-        PENDING_STARTS.fetch_sub(1, Ordering::Relaxed);
+        if self.counted {
+            PENDING_STARTS.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -65,8 +151,11 @@ impl Drop for StartReservation {
 pub(crate) struct StackBudget {
     /// `vm.max_map_count` as read at start-up (None: not Linux, or unreadable).
     max_map_count: Option<usize>,
-    /// How many stacks may exist at once.
+    /// How many stacks may exist at once (`usize::MAX`: mappings do not
+    /// limit them).
     limit: usize,
+    /// How guard pages are made.
+    guard: Guard,
 }
 
 impl StackBudget {
@@ -77,16 +166,22 @@ impl StackBudget {
             let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
                 .ok()
                 .and_then(|s| s.trim().parse::<usize>().ok());
-            let used = std::fs::read_to_string("/proc/self/maps")
-                .map(|s| s.lines().count())
-                .unwrap_or(0);
-            let limit = match max {
-                Some(m) => m.saturating_sub(used + MAP_RESERVE) / 2,
-                None => usize::MAX,
+            let guard = Guard::get();
+            let limit = match (guard, max) {
+                // Chunks share (and merge into) mappings and are never
+                // unmapped piecemeal: mappings are no limit.
+                (Guard::Marker, _) | (_, None) => usize::MAX,
+                (Guard::Protect, Some(m)) => {
+                    let used = std::fs::read_to_string("/proc/self/maps")
+                        .map(|s| s.lines().count())
+                        .unwrap_or(0);
+                    m.saturating_sub(used + MAP_RESERVE) / 2
+                }
             };
             StackBudget {
                 max_map_count: max,
                 limit,
+                guard,
             }
         })
     }
@@ -94,14 +189,23 @@ impl StackBudget {
     /// Claims a stack for a green thread about to be spawned. At the limit,
     /// first lets pending green threads start (a switch point in a green
     /// thread, a short sleep on an OS thread); fails if that frees nothing.
+    #[inline]
     pub(crate) fn reserve_start(&self) -> io::Result<StartReservation> {
+        if self.limit == usize::MAX {
+            return Ok(StartReservation { counted: false });
+        }
+        self.reserve_counted()
+    }
+
+    /// [`reserve_start`](Self::reserve_start) where stacks are limited.
+    fn reserve_counted(&self) -> io::Result<StartReservation> {
         let mut stalls = 0;
         loop {
             let live = LIVE_STACKS.load(Ordering::Relaxed);
             let pending = PENDING_STARTS.load(Ordering::Relaxed);
             if live.saturating_add(pending) < self.limit {
                 PENDING_STARTS.fetch_add(1, Ordering::Relaxed);
-                return Ok(StartReservation(()));
+                return Ok(StartReservation { counted: true });
             }
             if pending == 0 || stalls >= MAX_STALLS {
                 return Err(self.exhausted(live));
@@ -130,21 +234,33 @@ impl StackBudget {
 
     /// The error for a process that has run out of stack mappings.
     pub(crate) fn exhausted(&self, live: usize) -> io::Error {
-        let msg = match self.max_map_count {
-            Some(m) => format!(
+        let msg = match (self.guard, self.max_map_count) {
+            (Guard::Protect, Some(m)) => format!(
                 "grove: cannot create another green-thread stack: {live} stacks are live and \
                  each guard-paged stack takes 2 memory mappings, which reaches the kernel limit \
                  vm.max_map_count = {m}; raise it (e.g. `sysctl -w vm.max_map_count={}`) or \
                  keep fewer green threads alive",
-                (m * 4).max(262_144)
+                raised(m)
             ),
-            None => format!(
+            (Guard::Marker, Some(m)) => format!(
+                "grove: cannot create another green-thread stack ({live} are live): the kernel \
+                 refused the memory mapping; the process is out of memory or has reached the \
+                 kernel limit vm.max_map_count = {m} with mappings of its own (raise it with \
+                 `sysctl -w vm.max_map_count={}`)",
+                raised(m)
+            ),
+            (_, None) => format!(
                 "grove: cannot create another green-thread stack ({live} are live): \
                  the system refused the memory mapping"
             ),
         };
         io::Error::new(io::ErrorKind::OutOfMemory, msg)
     }
+}
+
+/// A `vm.max_map_count` worth suggesting instead of `m`.
+fn raised(m: usize) -> usize {
+    (m * 4).max(262_144)
 }
 
 /// Rounds a requested size up to whole pages, with a sane minimum.
@@ -168,12 +284,154 @@ pub(crate) fn page_size() -> usize {
 }
 
 /// The guard page range `[lo, hi)` below a stack.
-///
-/// corosensei's `DefaultStack::limit` is the start of its mapping, and the
-/// lowest page of the mapping is the guard.
 pub(crate) fn guard_range(stack: &PooledStack) -> (usize, usize) {
-    let lo = stack.limit().get();
-    (lo, lo + page_size())
+    (stack.lo, stack.lo + page_size())
+}
+
+/// One green-thread stack: `[lo, lo + page)` is its guard, `[lo + page,
+/// lo + page + size)` its usable memory. It owns that address range: no
+/// other stack, and nothing else in the process, maps or uses it.
+pub(crate) struct PooledStack {
+    /// The lowest address of the range: the guard page.
+    lo: usize,
+    /// The usable size it was made with (whole pages).
+    pub(crate) size: usize,
+    /// Tells Valgrind this is a stack (a no-op on real hardware).
+    valgrind: ManuallyDrop<ValgrindStackRegistration>,
+}
+
+impl std::fmt::Debug for PooledStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledStack")
+            .field("lo", &format_args!("{:#x}", self.lo))
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+// SAFETY: `base` and `limit` bound a range this value owns for its whole
+// life: `[lo, lo + page)` is a guard (a guard marker or a `PROT_NONE`
+// page, so an overflow faults instead of writing past it), above it at
+// least `size` ≥ 16 KiB (> MIN_STACK_SIZE) of read-write memory. Both
+// addresses are page-aligned, hence STACK_ALIGNMENT-aligned, and non-zero
+// (mmap never returns the zero page).
+unsafe impl Stack for PooledStack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.lo + page_size() + self.size).expect("stack address is non-zero")
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.lo).expect("stack address is non-zero")
+    }
+}
+
+impl PooledStack {
+    /// Wraps the range at `lo` (guard already in place) and counts it.
+    fn adopt(lo: usize, size: usize) -> PooledStack {
+        LIVE_STACKS.fetch_add(1, Ordering::Relaxed);
+        let page = page_size();
+        PooledStack {
+            lo,
+            size,
+            valgrind: ManuallyDrop::new(ValgrindStackRegistration::new(
+                (lo + page) as *mut u8,
+                size,
+            )),
+        }
+    }
+
+    /// Maps `count` fresh stacks of `size` usable bytes in one mapping
+    /// (one per stack under `mprotect` guards: `count` must then be 1).
+    fn map(size: usize, count: usize, guard: Guard) -> io::Result<Vec<PooledStack>> {
+        let page = page_size();
+        let span = size + page;
+        let len = span * count;
+        let prot = match guard {
+            Guard::Marker => libc::PROT_READ | libc::PROT_WRITE,
+            Guard::Protect => libc::PROT_NONE,
+        };
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to
+        // it until the stacks below are handed out.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = base as usize;
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let lo = base + i * span;
+            if let Err(e) = make_guard(lo, size, guard) {
+                // Unmap what no stack owns yet; those made drop themselves.
+                // SAFETY: `[lo, base + len)` is the part of our fresh mapping
+                // that no PooledStack owns.
+                unsafe { libc::munmap(lo as *mut libc::c_void, base + len - lo) };
+                return Err(e);
+            }
+            out.push(PooledStack::adopt(lo, size));
+        }
+        Ok(out)
+    }
+
+    /// Returns the stack's pages to the kernel, keeping the range and its
+    /// guard (guard markers survive `MADV_DONTNEED`).
+    fn release_pages(&self) {
+        let page = page_size();
+        // SAFETY: the usable range is ours and unused (no coroutine runs on
+        // a stack in a pool); after this it reads as zeroes, as when fresh.
+        unsafe {
+            libc::madvise(
+                (self.lo + page) as *mut libc::c_void,
+                self.size,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+}
+
+/// Makes `[lo, lo + page)` the guard of the stack above it.
+fn make_guard(lo: usize, size: usize, guard: Guard) -> io::Result<()> {
+    let page = page_size();
+    // SAFETY: `lo` starts `page + size` bytes of a mapping we just made and
+    // own; advising or re-protecting them affects nothing else.
+    let rc = unsafe {
+        match guard {
+            #[cfg(target_os = "linux")]
+            Guard::Marker => libc::madvise(lo as *mut libc::c_void, page, MADV_GUARD_INSTALL),
+            #[cfg(not(target_os = "linux"))]
+            Guard::Marker => unreachable!("guard markers are probed on Linux only"),
+            Guard::Protect => libc::mprotect(
+                (lo + page) as *mut libc::c_void,
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+            ),
+        }
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Drop for PooledStack {
+    fn drop(&mut self) {
+        // SAFETY: the registration was made in `adopt` and is dropped once.
+        unsafe { ManuallyDrop::drop(&mut self.valgrind) };
+        // SAFETY: the range is this stack's alone and nothing runs on it
+        // any more; unmapping a part of a larger mapping is allowed.
+        unsafe { libc::munmap(self.lo as *mut libc::c_void, self.size + page_size()) };
+        LIVE_STACKS.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A worker's cache of default-size stacks.
@@ -181,45 +439,9 @@ pub(crate) fn guard_range(stack: &PooledStack) -> (usize, usize) {
 pub(crate) struct StackPool {
     /// The size this pool caches.
     default_size: usize,
-    /// Stacks of finished green threads, ready for reuse.
+    /// Stacks ready for (re)use: of finished green threads, or fresh from
+    /// a chunk.
     free: Vec<PooledStack>,
-}
-
-/// A stack plus its accounting in [`LIVE_STACKS`].
-pub(crate) struct PooledStack {
-    /// The mapping itself.
-    pub(crate) stack: DefaultStack,
-    /// The usable size it was made with.
-    pub(crate) size: usize,
-}
-
-impl std::fmt::Debug for PooledStack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledStack")
-            .field("size", &self.size)
-            .finish()
-    }
-}
-
-// SAFETY: delegates to `DefaultStack`, which upholds the trait's contract
-// (a valid, aligned, writable range between `limit` and `base` that lives as
-// long as the value); wrapping it changes neither the range nor its lifetime.
-unsafe impl Stack for PooledStack {
-    #[inline]
-    fn base(&self) -> corosensei::stack::StackPointer {
-        self.stack.base()
-    }
-
-    #[inline]
-    fn limit(&self) -> corosensei::stack::StackPointer {
-        self.stack.limit()
-    }
-}
-
-impl Drop for PooledStack {
-    fn drop(&mut self) {
-        LIVE_STACKS.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl StackPool {
@@ -231,19 +453,37 @@ impl StackPool {
         }
     }
 
-    /// A stack of at least `size` bytes: a pooled one if it fits, else new.
+    /// A stack of at least `size` bytes: a pooled or spare one if it fits,
+    /// else a fresh one.
     pub(crate) fn take(&mut self, size: usize) -> io::Result<PooledStack> {
         if size == self.default_size {
             if let Some(s) = self.free.pop() {
                 return Ok(s);
             }
         }
+        self.take_slow(size)
+    }
+
+    /// [`take`](Self::take) when the pool has none: a spare, or new ones.
+    #[cold]
+    fn take_slow(&mut self, size: usize) -> io::Result<PooledStack> {
         let budget = StackBudget::get();
+        if budget.guard == Guard::Marker {
+            let mut spare = SPARE.lock();
+            if let Some(i) = spare.iter().rposition(|s| s.size == size) {
+                return Ok(spare.swap_remove(i));
+            }
+        }
         budget.check()?;
-        match DefaultStack::new(size) {
-            Ok(stack) => {
-                LIVE_STACKS.fetch_add(1, Ordering::Relaxed);
-                Ok(PooledStack { stack, size })
+        let count = match budget.guard {
+            Guard::Marker if size == self.default_size => CHUNK,
+            _ => 1,
+        };
+        match PooledStack::map(size, count, budget.guard) {
+            Ok(mut stacks) => {
+                let first = stacks.pop().expect("count >= 1");
+                self.free.append(&mut stacks);
+                Ok(first)
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
                 Err(budget.exhausted(LIVE_STACKS.load(Ordering::Relaxed)))
@@ -252,11 +492,31 @@ impl StackPool {
         }
     }
 
-    /// Returns a stack for reuse (or unmaps it if the pool is full or the
-    /// size is not the default).
+    /// Returns a stack for reuse: kept if it is of the default size and
+    /// the pool has room, else spared (guard markers) or unmapped.
     pub(crate) fn give(&mut self, stack: PooledStack) {
         if stack.size == self.default_size && self.free.len() < POOL_MAX {
             self.free.push(stack);
+        } else {
+            spare(stack);
         }
+    }
+}
+
+impl Drop for StackPool {
+    fn drop(&mut self) {
+        for s in self.free.drain(..) {
+            spare(s);
+        }
+    }
+}
+
+/// Gives up a stack no pool keeps: to the spare list, its pages returned
+/// (guard markers: stacks are never unmapped, so mappings never split), or
+/// unmapped (`mprotect`).
+fn spare(stack: PooledStack) {
+    if StackBudget::get().guard == Guard::Marker {
+        stack.release_pages();
+        SPARE.lock().push(stack);
     }
 }
