@@ -39,7 +39,8 @@
 //!   with a tick so a ready socket costs one system call; [`io`] is its
 //!   public face, [`io::Cooperative`], on which `grove::net` is built.
 //! * `timer` — per-worker min-heap of deadlines.
-//! * `stack` — stack pool and the `vm.max_map_count` budget; `sys` — the
+//! * `stack` — guard-paged stacks (guard markers, or `mprotect` and the
+//!   `vm.max_map_count` budget) and their pools; `sys` — the
 //!   stack-overflow report.
 //! * [`sync`] — Event, AsyncResult, Queue, Semaphore, Mutex, Group, Pool.
 //! * [`greenlet`] — hand-switched greenlets on one thread.

@@ -180,9 +180,11 @@ impl Builder {
     ///
     /// Fails with [`ErrorKind::OutOfMemory`](std::io::ErrorKind::OutOfMemory)
     /// when the process has as many green-thread stacks as the kernel's
-    /// `vm.max_map_count` allows (each guard-paged stack takes two mappings);
-    /// the message names the limit and how to raise it. Green threads
-    /// spawned but not yet started count, as they will each need a stack;
+    /// `vm.max_map_count` allows: where guard pages are made with `mprotect`
+    /// (kernels before 6.13, or `GROVE_STACK_GUARD=mprotect`) each stack
+    /// takes two mappings (with guard markers stacks share mappings, and
+    /// only memory limits them). The message names the limit and how to
+    /// raise it. Green threads spawned but not yet started count, as they will each need a stack;
     /// at the limit, spawn first lets them start (a switch point), and
     /// fails only if none of them finishes to free its stack.
     ///
