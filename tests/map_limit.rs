@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
+mod util;
+
 #[test]
 fn exhausting_the_mapping_limit_is_a_clear_error() {
-    let max: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(usize::MAX);
+    let max = util::max_map_count();
     if max > 300_000 {
         eprintln!("vm.max_map_count = {max}: too high to exhaust in a test; skipped");
         return;

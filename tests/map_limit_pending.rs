@@ -8,12 +8,9 @@
 
 use std::time::Duration;
 
-fn max_map_count() -> usize {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(usize::MAX)
-}
+mod util;
+
+use util::max_map_count;
 
 #[test]
 fn pending_green_threads_count_against_the_limit() {

@@ -8,12 +8,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn max_map_count() -> usize {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(usize::MAX)
-}
+mod util;
+
+use util::max_map_count;
 
 fn mappings() -> usize {
     std::fs::read_to_string("/proc/self/maps")

@@ -55,7 +55,7 @@ use corosensei::stack::{Stack, StackPointer};
 /// (guard markers) or are unmapped (`mprotect`).
 const POOL_MAX: usize = 1024;
 /// Fresh default-size stacks mapped at once under guard markers.
-pub(crate) const CHUNK: usize = 32;
+const CHUNK: usize = 32;
 /// Mappings kept free for everything that is not a green-thread stack.
 const MAP_RESERVE: usize = 2048;
 /// `madvise` advice that installs lightweight guard regions (Linux 6.13).
@@ -85,19 +85,16 @@ pub(crate) enum Guard {
 }
 
 impl Guard {
-    /// The process's guard kind, probed once: guard markers where the
-    /// kernel has them, unless `GROVE_STACK_GUARD=mprotect` asks for the
-    /// portable kind.
-    pub(crate) fn get() -> Guard {
-        static GUARD: OnceLock<Guard> = OnceLock::new();
-        *GUARD.get_or_init(|| {
-            let forced = std::env::var_os("GROVE_STACK_GUARD").is_some_and(|v| v == "mprotect");
-            if !forced && markers_work() {
-                Guard::Marker
-            } else {
-                Guard::Protect
-            }
-        })
+    /// Probes the kind this process uses: guard markers where the kernel
+    /// has them, unless `GROVE_STACK_GUARD=mprotect` asks for the portable
+    /// kind. Done once, by [`StackBudget::get`].
+    fn probe() -> Guard {
+        let forced = std::env::var_os("GROVE_STACK_GUARD").is_some_and(|v| v == "mprotect");
+        if !forced && markers_work() {
+            Guard::Marker
+        } else {
+            Guard::Protect
+        }
     }
 }
 
@@ -105,22 +102,14 @@ impl Guard {
 #[cfg(target_os = "linux")]
 fn markers_work() -> bool {
     let page = page_size();
-    // SAFETY: a fresh private anonymous mapping of one page, advised and
-    // unmapped here; no other code knows its address.
+    let Ok(p) = map_anon(page, libc::PROT_READ | libc::PROT_WRITE) else {
+        return false;
+    };
+    // SAFETY: `p` is a fresh one-page mapping of ours that no other code
+    // knows; it is advised and unmapped here.
     unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return false;
-        }
-        let ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
-        libc::munmap(p, page);
+        let ok = libc::madvise(p as *mut libc::c_void, page, MADV_GUARD_INSTALL) == 0;
+        libc::munmap(p as *mut libc::c_void, page);
         ok
     }
 }
@@ -166,7 +155,7 @@ impl StackBudget {
             let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
                 .ok()
                 .and_then(|s| s.trim().parse::<usize>().ok());
-            let guard = Guard::get();
+            let guard = Guard::probe();
             let limit = match (guard, max) {
                 // Chunks share (and merge into) mappings and are never
                 // unmapped piecemeal: mappings are no limit.
@@ -352,22 +341,7 @@ impl PooledStack {
             Guard::Marker => libc::PROT_READ | libc::PROT_WRITE,
             Guard::Protect => libc::PROT_NONE,
         };
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to
-        // it until the stacks below are handed out.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = base as usize;
+        let base = map_anon(len, prot)?;
         let mut out = Vec::with_capacity(count);
         for i in 0..count {
             let lo = base + i * span;
@@ -397,6 +371,27 @@ impl PooledStack {
             );
         }
     }
+}
+
+/// A fresh private anonymous mapping of `len` bytes (no swap reserved):
+/// its address.
+fn map_anon(len: usize, prot: libc::c_int) -> io::Result<usize> {
+    // SAFETY: asks for new memory at an address of the kernel's choosing;
+    // it replaces nothing, and no other code knows it yet.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(p as usize)
 }
 
 /// Makes `[lo, lo + page)` the guard of the stack above it.

@@ -33,3 +33,11 @@ pub fn yield_until(limit: usize, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// The kernel's `vm.max_map_count` (`usize::MAX` where it cannot be read).
+pub fn max_map_count() -> usize {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(usize::MAX)
+}
