@@ -453,3 +453,63 @@ fn cross_worker_mpmc_stress() {
     assert_eq!(all.len(), 4 * PER_PRODUCER as usize, "no duplicates");
     drop(rt);
 }
+
+/// Wait lists borrow their waiters (no reference count), and a notifier
+/// wakes under the queue's lock: a getter that leaves while an OS thread
+/// puts may be freed the moment it ends, and nothing may touch it after.
+/// Detached getters on two workers (so nothing but the runtime keeps them
+/// alive) give up through `grove::timeout` after 0–300 µs while items
+/// arrive: every item is got exactly once or is still in the queue, in
+/// every round.
+#[test]
+fn getters_leaving_while_items_arrive_lose_nothing() {
+    const ROUNDS: usize = 20;
+    const GETTERS: usize = 32;
+    let rt = two_workers();
+    for round in 0..ROUNDS {
+        let q: Queue<usize> = Queue::unbounded();
+        let got: Queue<usize> = Queue::unbounded();
+        let ended = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for g in 0..GETTERS {
+            let patience = Duration::from_micros(((round * 7 + g * 13) % 300) as u64);
+            drop(rt.spawn({
+                let (q, got, ended) = (q.clone(), got.clone(), ended.clone());
+                move || {
+                    let _end = Ended(ended);
+                    if let Ok(Ok(v)) = grove::timeout(patience, || q.get()) {
+                        got.put(v).unwrap();
+                    }
+                }
+            }));
+        }
+        let putter = std::thread::spawn({
+            let q = q.clone();
+            move || {
+                for i in 0..GETTERS {
+                    q.put(i).unwrap();
+                    if i % 4 == 0 {
+                        std::thread::sleep(Duration::from_micros(20));
+                    }
+                }
+            }
+        });
+        putter.join().unwrap();
+        wait_until("every getter ended", || {
+            ended.load(Ordering::Acquire) == GETTERS
+        });
+        let mut all: Vec<usize> = std::iter::from_fn(|| got.try_get().ok()).collect();
+        all.extend(std::iter::from_fn(|| q.try_get().ok()));
+        all.sort_unstable();
+        assert_eq!(all, (0..GETTERS).collect::<Vec<_>>(), "round {round}");
+    }
+    drop(rt);
+}
+
+/// Counts a green thread's end, however it ends.
+struct Ended(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}

@@ -160,6 +160,7 @@ thread_local! {
 /// this module's thread-local would then describe the wrong stack. It reads
 /// one thread-local `Cell`.
 #[allow(dead_code)] // called by the scheduler
+#[inline]
 pub(crate) fn in_greenlet() -> bool {
     DEPTH.with(|depth| depth.get() > 0)
 }

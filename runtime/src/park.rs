@@ -151,6 +151,53 @@ impl Waker {
     }
 }
 
+/// How a wait list names a waiting context: a green thread by a borrowed
+/// pointer (so registering and waking touch no reference count), a plain
+/// OS thread by its parker.
+///
+/// The pointer carries no ownership: the wait-list protocol
+/// (`sync::waiters`) is what keeps the task alive while it is listed.
+#[derive(Debug)]
+pub(crate) enum Waiter {
+    /// A green thread, borrowed.
+    Green(NonNull<Task>),
+    /// A plain OS thread.
+    Os(Arc<OsParker>),
+}
+
+// SAFETY: the only use of the pointer is `Task::wake`, which any thread may
+// call (`Task` is `Send + Sync`); `Waiter` adds no thread-bound state.
+unsafe impl Send for Waiter {}
+// SAFETY: as above; `wake` takes `&self`.
+unsafe impl Sync for Waiter {}
+
+impl Waiter {
+    /// The waiter for the calling context.
+    #[inline]
+    pub(crate) fn current() -> Waiter {
+        match current_task() {
+            Some(t) => Waiter::Green(NonNull::from(t)),
+            None => Waiter::Os(OS_PARKER.with(Arc::clone)),
+        }
+    }
+
+    /// Makes the context's current or next `park` return.
+    ///
+    /// # Safety
+    ///
+    /// A `Green` waiter's task must not have been freed: the caller holds
+    /// the lock of the wait list the waiter is (or was, a moment ago, under
+    /// the same lock hold) listed on.
+    #[inline]
+    pub(crate) unsafe fn wake(&self) {
+        match self {
+            // SAFETY: the caller's obligation.
+            Waiter::Green(t) => unsafe { t.as_ref() }.wake(),
+            Waiter::Os(p) => p.unpark(),
+        }
+    }
+}
+
 /// The parker of a plain OS thread: a token, a lock and a condition variable.
 #[derive(Debug, Default)]
 pub(crate) struct OsParker {

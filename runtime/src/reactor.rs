@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use crate::spin::SpinLock;
 
-use crate::park::{current_waker, WaitKind};
+use crate::park::WaitKind;
 use crate::runtime::Shared;
 use crate::sync::waiters::{expired, park_or, WaitList};
 
@@ -125,19 +125,12 @@ impl ScheduledIo {
                 Err(actual) => cur = actual,
             }
         }
-        let (readers, writers) = {
-            let mut w = self.waiters.lock();
-            let r = (bits & Direction::Read.ready_mask() != 0 && !w.readers.is_empty())
-                .then(|| w.readers.take_all());
-            let wr = (bits & Direction::Write.ready_mask() != 0 && !w.writers.is_empty())
-                .then(|| w.writers.take_all());
-            (r, wr)
-        };
-        if let Some(r) = readers {
-            r.wake_all();
+        let mut w = self.waiters.lock();
+        if bits & Direction::Read.ready_mask() != 0 {
+            w.readers.wake_all();
         }
-        if let Some(w) = writers {
-            w.wake_all();
+        if bits & Direction::Write.ready_mask() != 0 {
+            w.writers.wake_all();
         }
     }
 
@@ -175,6 +168,17 @@ impl ScheduledIo {
     /// thread), or until `deadline` (`ErrorKind::TimedOut`). A switch
     /// point: kill and `grove::timeout` unwind here.
     pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        // Two copies of the loop: with no deadline (the common case) the
+        // deadline checks fold away, as they do for `Queue::get`.
+        match deadline {
+            None => self.wait_until(dir, None),
+            Some(_) => self.wait_until(dir, deadline),
+        }
+    }
+
+    /// The loop of [`wait`](Self::wait).
+    #[inline(always)]
+    fn wait_until(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         loop {
             let id = {
                 let mut w = self.waiters.lock();
@@ -184,7 +188,7 @@ impl ScheduledIo {
                 if expired(deadline) {
                     return Err(timed_out());
                 }
-                w.list(dir).push(current_waker())
+                w.list(dir).push_current()
             };
             park_or(WaitKind::Io, deadline, || {
                 self.waiters.lock().list(dir).remove(id);

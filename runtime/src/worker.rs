@@ -707,6 +707,11 @@ impl Worker {
             // SAFETY: we own the task; its closure is gone (taken when it
             // started), so this only completes the packet.
             unsafe { t.discard_body(None) };
+            // Leaked too, never freed: the task is still listed on whatever
+            // it waits for, and wait lists borrow their waiters
+            // (`sync::waiters`, rule 2). A later notify wakes a done task,
+            // which does nothing.
+            std::mem::forget(t);
         }
         // SAFETY: as in `arm_timer`.
         unsafe { (*self.timers.get()).clear() };

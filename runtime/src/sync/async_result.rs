@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::waiters::{deadline_in, expired, park_or, WaitList};
-use crate::park::{current_waker, WaitKind};
+use crate::park::WaitKind;
 
 /// A value that is set once and read by any number of waiters (gevent's
 /// `gevent.event.AsyncResult`); a one-shot broadcast.
@@ -89,16 +89,13 @@ impl<T> AsyncResult<T> {
     /// assert_eq!(r.get(), 1);
     /// ```
     pub fn set(&self, value: T) -> Result<(), T> {
-        let waiters = {
-            let mut st = self.inner.state.lock();
-            if st.value.is_some() {
-                return Err(value);
-            }
-            st.value = Some(value);
-            self.inner.ready.store(true, Ordering::Release);
-            st.waiters.take_all()
-        };
-        waiters.wake_all();
+        let mut st = self.inner.state.lock();
+        if st.value.is_some() {
+            return Err(value);
+        }
+        st.value = Some(value);
+        self.inner.ready.store(true, Ordering::Release);
+        st.waiters.wake_all();
         Ok(())
     }
 
@@ -162,7 +159,7 @@ impl<T> AsyncResult<T> {
             }
             let me = match id {
                 Some(i) if st.waiters.contains(i) => i,
-                _ => st.waiters.push(current_waker()),
+                _ => st.waiters.push_current(),
             };
             id = Some(me);
             drop(st);

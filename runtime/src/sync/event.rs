@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::waiters::{deadline_in, expired, park_or, WaitList};
-use crate::park::{current_waker, WaitKind};
+use crate::park::WaitKind;
 
 /// A flag to wait for, shared by cloning (gevent's `gevent.event.Event`).
 ///
@@ -90,16 +90,13 @@ impl Event {
         if self.inner.flag.load(Ordering::Acquire) {
             return;
         }
-        let waiters = {
-            let mut st = self.inner.state.lock();
-            if self.inner.flag.load(Ordering::Relaxed) {
-                return;
-            }
-            self.inner.flag.store(true, Ordering::Release);
-            st.generation = st.generation.wrapping_add(1);
-            st.waiters.take_all()
-        };
-        waiters.wake_all();
+        let mut st = self.inner.state.lock();
+        if self.inner.flag.load(Ordering::Relaxed) {
+            return;
+        }
+        self.inner.flag.store(true, Ordering::Release);
+        st.generation = st.generation.wrapping_add(1);
+        st.waiters.wake_all();
     }
 
     /// Clears the flag: later calls to `wait` block until the next `set`.
@@ -179,7 +176,7 @@ impl Event {
             }
             let me = match id {
                 Some(i) if st.waiters.contains(i) => i,
-                _ => st.waiters.push(current_waker()),
+                _ => st.waiters.push_current(),
             };
             id = Some(me);
             drop(st);

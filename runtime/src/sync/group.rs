@@ -36,9 +36,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use slab::Slab;
 
-use super::waiters::{deadline_in, expired, park_or, wake, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList};
 use crate::join::JoinHandle;
-use crate::park::{current_waker, WaitKind};
+use crate::park::WaitKind;
 use crate::task::TaskRef;
 
 /// A set of green threads to wait for or kill together (gevent's
@@ -158,16 +158,11 @@ impl MemberExit {
 
 impl Drop for MemberExit {
     fn drop(&mut self) {
-        let (slot, joiners) = {
-            let mut st = self.core.state.lock();
-            st.members.try_remove(self.key);
-            let slot = st.slot_waiters.pop();
-            let joiners = st.members.is_empty().then(|| st.joiners.take_all());
-            (slot, joiners)
-        };
-        wake(slot);
-        if let Some(j) = joiners {
-            j.wake_all();
+        let mut st = self.core.state.lock();
+        st.members.try_remove(self.key);
+        st.slot_waiters.wake_one();
+        if st.members.is_empty() {
+            st.joiners.wake_all();
         }
     }
 }
@@ -221,7 +216,7 @@ impl Core {
             }
             let me = match id {
                 Some(i) if st.slot_waiters.contains(i) => i,
-                _ => st.slot_waiters.push(current_waker()),
+                _ => st.slot_waiters.push_current(),
             };
             id = Some(me);
             drop(st);
@@ -233,15 +228,10 @@ impl Core {
     /// A slot waiter unwinds: forget its entry, and if it had been
     /// notified, hand the notification on while a slot is free.
     fn abandon_slot(&self, id: u64) {
-        let w = {
-            let mut st = self.state.lock();
-            if st.slot_waiters.remove(id) || st.members.len() >= self.limit {
-                None
-            } else {
-                st.slot_waiters.pop()
-            }
-        };
-        wake(w);
+        let mut st = self.state.lock();
+        if !st.slot_waiters.remove(id) && st.members.len() < self.limit {
+            st.slot_waiters.wake_one();
+        }
     }
 
     /// Waits until there are no members, or `deadline`; true if empty.
@@ -263,7 +253,7 @@ impl Core {
             }
             let me = match id {
                 Some(i) if st.joiners.contains(i) => i,
-                _ => st.joiners.push(current_waker()),
+                _ => st.joiners.push_current(),
             };
             id = Some(me);
             drop(st);

@@ -29,7 +29,7 @@
 //!   deadline passed? ─yes─┴─► forget our entry, unlock, return "timed out"
 //!     │ no
 //!     ▼
-//!   still listed? else list current_waker() again; unlock
+//!   still listed? else list ourselves again; unlock
 //!     │
 //!   park(kind, deadline)  ── unwinds (kill / timeout)? ─► guard: lock, forget
 //!     │                      our entry; if we had been notified, pass the
@@ -37,8 +37,11 @@
 //! ```
 //!
 //! * `park` may return spuriously; the loop re-checks. A wake that comes
-//!   before the park makes it return at once, so waking after unlocking
-//!   loses nothing.
+//!   before the park makes it return at once, so a wake between the
+//!   waiter's unlock and its park loses nothing.
+//! * A notifier wakes the entry it takes while it still holds the lock:
+//!   entries borrow their green threads, and the lock is what keeps a
+//!   listed one alive (`waiters`, module docs).
 //! * A notifier *removes* the entry it wakes, and only notifiers remove
 //!   other contexts' entries: "my entry is gone" means "I was notified".
 //! * Wake-one primitives (Queue, Semaphore, Mutex, a Pool's free slot)

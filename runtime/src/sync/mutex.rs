@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use super::waiters::{deadline_in, expired, park_or, WaitList};
-use crate::park::{current_waker, WaitKind};
+use crate::park::WaitKind;
 
 /// Nobody holds the lock.
 const UNLOCKED: u8 = 0;
@@ -223,7 +223,7 @@ impl<T: ?Sized> Mutex<T> {
             // nobody and unlocks.
             return false;
         }
-        let id = list.push(current_waker());
+        let id = list.push_current();
         drop(list);
         loop {
             park_or(WaitKind::Lock, deadline, || self.abandon(id));
@@ -264,17 +264,11 @@ impl<T: ?Sized> Mutex<T> {
     /// if nobody is listed. Called by the holder with the list locked.
     #[cold]
     fn hand_over(&self, mut list: parking_lot::MutexGuard<'_, WaitList>) {
-        match list.pop() {
-            Some(w) => {
-                if list.is_empty() {
-                    self.state.store(LOCKED, Ordering::Relaxed);
-                }
-                drop(list);
-                w.wake();
-            }
-            None => {
-                self.state.store(UNLOCKED, Ordering::Release);
-            }
+        if list.len() == 1 {
+            self.state.store(LOCKED, Ordering::Relaxed);
+        }
+        if !list.wake_one() {
+            self.state.store(UNLOCKED, Ordering::Release);
         }
     }
 }

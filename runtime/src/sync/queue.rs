@@ -14,10 +14,13 @@
 //! # Wake-one, with hand-on
 //!
 //! ```text
-//!   put:  push item ─► pop ONE getter (if any) ─► unlock ─► wake it
-//!   get:  pop item  ─► pop ONE putter (bounded, if any) ─► unlock ─► wake it
-//!   close: take ALL getters and putters ─► unlock ─► wake them all
+//!   put:  push item ─► wake ONE getter (if any) ─► unlock
+//!   get:  pop item  ─► wake ONE putter (bounded, if any) ─► unlock
+//!   close: wake ALL getters and putters ─► unlock
 //! ```
+//!
+//! The wakes happen under the lock: that is what lets a wait list borrow
+//! its waiters instead of counting references (`waiters`, module docs).
 //!
 //! A waiter whose entry is gone was notified. After a park it re-checks
 //! under the lock: an item (or space) is there → it takes it; otherwise
@@ -35,8 +38,8 @@ use std::time::{Duration, Instant};
 
 use crate::spin::SpinLock;
 
-use super::waiters::{deadline_in, expired, park_or, wake, WaitList};
-use crate::park::{current_waker, WaitKind, Waker};
+use super::waiters::{deadline_in, expired, park_or, WaitList};
+use crate::park::WaitKind;
 
 /// A FIFO queue for many producers and many consumers, green threads and
 /// OS threads alike (gevent's `gevent.queue.Queue`).
@@ -92,12 +95,17 @@ struct State<T> {
 }
 
 impl<T> State<T> {
-    /// The waker of the next getter, if an item is there for it.
-    fn next_getter_if_item(&mut self) -> Option<Waker> {
-        if self.items.is_empty() {
-            None
-        } else {
-            self.getters.pop()
+    /// Wakes the next getter, if an item is there for it.
+    fn wake_getter_if_item(&mut self) {
+        if !self.items.is_empty() {
+            self.getters.wake_one();
+        }
+    }
+
+    /// Wakes the next putter of a bounded queue (one that may be full).
+    fn wake_putter_if_bounded(&mut self, bounded: bool) {
+        if bounded {
+            self.putters.wake_one();
         }
     }
 }
@@ -185,9 +193,7 @@ impl<T> Queue<T> {
             return Err(TrySendError::Full(value));
         }
         st.items.push_back(value);
-        let w = st.getters.pop();
-        drop(st);
-        wake(w);
+        st.getters.wake_one();
         Ok(())
     }
 
@@ -206,7 +212,9 @@ impl<T> Queue<T> {
         self.put_deadline(value, deadline_in(timeout))
     }
 
-    /// The engine of `put` and `put_timeout`.
+    /// The engine of `put` and `put_timeout`. Inlined into each, so that
+    /// `put`'s `None` folds the deadline checks away.
+    #[inline(always)]
     fn put_deadline(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut st = self.inner.state.lock();
         let mut id: Option<u64> = None;
@@ -222,9 +230,7 @@ impl<T> Queue<T> {
                     st.putters.remove(id);
                 }
                 st.items.push_back(value);
-                let w = st.getters.pop();
-                drop(st);
-                wake(w);
+                st.getters.wake_one();
                 return Ok(());
             }
             if expired(deadline) {
@@ -236,7 +242,7 @@ impl<T> Queue<T> {
             }
             let me = match id {
                 Some(i) if st.putters.contains(i) => i,
-                _ => st.putters.push(current_waker()),
+                _ => st.putters.push_current(),
             };
             id = Some(me);
             drop(st);
@@ -248,15 +254,10 @@ impl<T> Queue<T> {
     /// A putter leaves without putting: forget its entry, and if it had
     /// been notified, hand the notification on while there is room.
     fn abandon_put(&self, id: u64) {
-        let w = {
-            let mut st = self.inner.state.lock();
-            if st.putters.remove(id) || st.closed || st.items.len() >= self.inner.cap {
-                None
-            } else {
-                st.putters.pop()
-            }
-        };
-        wake(w);
+        let mut st = self.inner.state.lock();
+        if !st.putters.remove(id) && !st.closed && st.items.len() < self.inner.cap {
+            st.putters.wake_one();
+        }
     }
 
     /// Takes the oldest item, blocking while the queue is empty (suspends a
@@ -293,13 +294,7 @@ impl<T> Queue<T> {
         let mut st = self.inner.state.lock();
         match st.items.pop_front() {
             Some(v) => {
-                let w = if self.inner.bounded {
-                    st.putters.pop()
-                } else {
-                    None
-                };
-                drop(st);
-                wake(w);
+                st.wake_putter_if_bounded(self.inner.bounded);
                 Ok(v)
             }
             None if st.closed => Err(TryRecvError::Closed),
@@ -319,7 +314,9 @@ impl<T> Queue<T> {
         self.get_deadline(deadline_in(timeout))
     }
 
-    /// The engine of `get` and `get_timeout`.
+    /// The engine of `get` and `get_timeout`. Inlined into each, so that
+    /// `get`'s `None` folds the deadline checks away.
+    #[inline(always)]
     fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut st = self.inner.state.lock();
         let mut id: Option<u64> = None;
@@ -328,13 +325,7 @@ impl<T> Queue<T> {
                 if let Some(id) = id {
                     st.getters.remove(id);
                 }
-                let w = if self.inner.bounded {
-                    st.putters.pop()
-                } else {
-                    None
-                };
-                drop(st);
-                wake(w);
+                st.wake_putter_if_bounded(self.inner.bounded);
                 return Ok(v);
             }
             if st.closed {
@@ -352,7 +343,7 @@ impl<T> Queue<T> {
             }
             let me = match id {
                 Some(i) if st.getters.contains(i) => i,
-                _ => st.getters.push(current_waker()),
+                _ => st.getters.push_current(),
             };
             id = Some(me);
             drop(st);
@@ -364,15 +355,10 @@ impl<T> Queue<T> {
     /// A getter leaves without getting: forget its entry, and if it had
     /// been notified, hand the notification on while an item is there.
     fn abandon_get(&self, id: u64) {
-        let w = {
-            let mut st = self.inner.state.lock();
-            if st.getters.remove(id) {
-                None
-            } else {
-                st.next_getter_if_item()
-            }
-        };
-        wake(w);
+        let mut st = self.inner.state.lock();
+        if !st.getters.remove(id) {
+            st.wake_getter_if_item();
+        }
     }
 
     /// Closes the queue: every later `put` fails, `get` drains the items
@@ -389,13 +375,10 @@ impl<T> Queue<T> {
     /// assert!(q.get().is_err());
     /// ```
     pub fn close(&self) {
-        let (getters, putters) = {
-            let mut st = self.inner.state.lock();
-            st.closed = true;
-            (st.getters.take_all(), st.putters.take_all())
-        };
-        getters.wake_all();
-        putters.wake_all();
+        let mut st = self.inner.state.lock();
+        st.closed = true;
+        st.getters.wake_all();
+        st.putters.wake_all();
     }
 
     /// Whether [`close`](Queue::close) was called.

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::waiters::{deadline_in, expired, park_or, wake, WaitList};
-use crate::park::{current_waker, WaitKind};
+use super::waiters::{deadline_in, expired, park_or, WaitList};
+use crate::park::WaitKind;
 
 /// A counting semaphore whose waiters are served first come, first served
 /// (gevent's `gevent.lock.Semaphore`).
@@ -212,7 +212,7 @@ impl Semaphore {
         if expired(deadline) {
             return false;
         }
-        let id = st.waiters.push(current_waker());
+        let id = st.waiters.push_current();
         drop(st);
         loop {
             park_or(WaitKind::Semaphore, deadline, || self.abandon(id));
@@ -239,20 +239,13 @@ impl Semaphore {
 
     /// Returns one permit: to the oldest waiter if any, else to the count.
     fn release(&self) {
-        let w = {
-            let mut st = self.state.lock();
-            match st.waiters.pop() {
-                Some(w) => Some(w),
-                None => {
-                    st.permits = st
-                        .permits
-                        .checked_add(1)
-                        .expect("grove: semaphore permit count overflow");
-                    None
-                }
-            }
-        };
-        wake(w);
+        let mut st = self.state.lock();
+        if !st.waiters.wake_one() {
+            st.permits = st
+                .permits
+                .checked_add(1)
+                .expect("grove: semaphore permit count overflow");
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! A [`WaitList`] lives inside the primitive's state, behind that state's
 //! lock, so it is on the heap and never on a waiting stack. An entry is an
-//! id (unique within the list) and the [`Waker`] of the context that waits.
+//! id (unique within the list) and the [`Waiter`] of the context that
+//! waits.
 //!
 //! The meaning of "my entry is gone" is what makes the protocol work: only a
 //! notifier removes someone else's entry, so a waiter that finds its entry
@@ -13,127 +14,156 @@
 //! without using the notification (it was killed, its `timeout` expired, its
 //! own deadline passed) must pass the notification on to the next waiter,
 //! or that waiter would sleep through a wake meant for the queue as a whole.
+//!
+//! # Why a listed green thread is alive
+//!
+//! An entry names its green thread by a borrowed pointer: registering and
+//! waking cost no reference count. That is sound because of three rules:
+//!
+//! 1. A context lists only itself ([`push_current`](WaitList::push_current)),
+//!    from inside the primitive's wait loop.
+//! 2. Every way out of that loop (success, error, deadline, and unwinding
+//!    through [`park_or`]'s guard) takes the entry off, under the lock
+//!    that guards the list, unless a notifier already did. A green thread
+//!    cannot finish, so its worker cannot free it, while it is listed. The
+//!    one task a worker drops without running it to the end, at shutdown,
+//!    is leaked, not freed (`Worker::shut_down`).
+//! 3. A notifier wakes the entries it takes **before it releases that
+//!    lock** ([`wake_one`](WaitList::wake_one), [`wake_all`](WaitList::wake_all)):
+//!    the woken task cannot get past the lock to leave (rule 2) until the
+//!    wake is done, and once it is scheduled its worker's live table holds
+//!    it. Entries are never handed out of the list, so nobody can wake one
+//!    after the lock is gone.
+//!
+//! Waking under the lock costs the lock's holder the wake itself: a task
+//! state change and a push onto a run queue (for another worker, its remote
+//! queue and, if it sleeps, one `eventfd` write).
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::park::{park, WaitKind, Waker};
+use crate::park::{park, WaitKind, Waiter};
 
 /// One registered waiter.
 #[derive(Debug)]
-pub(crate) struct Entry {
+struct Entry {
     /// Identifies the entry within its list.
     id: u64,
-    /// Wakes the waiting context.
-    waker: Waker,
+    /// Wakes the waiting context; its task is alive while listed (module
+    /// docs).
+    waiter: Waiter,
 }
 
 /// A FIFO of waiting contexts.
+///
+/// The oldest entry sits inline in the list, the rest in a `VecDeque`:
+/// most lists hold at most one waiter (one getter of a queue, one reader
+/// of a socket), and that one is written straight into its field, without
+/// the deque's growth check and the call behind it. (Through the deque,
+/// the compiler built the entry on the stack around that call and read it
+/// back as one wide load after two narrow stores, a store-forwarding stall
+/// that `perf` showed as the hottest instruction of `Queue::get`.)
 #[derive(Debug, Default)]
 pub(crate) struct WaitList {
-    /// Waiters, oldest first.
-    entries: VecDeque<Entry>,
-    /// The id the next `push` hands out.
+    /// The oldest waiter; `None` only if `rest` is empty too.
+    head: Option<Entry>,
+    /// The other waiters, oldest first.
+    rest: VecDeque<Entry>,
+    /// The id the next `push_current` hands out.
     next_id: u64,
 }
 
 impl WaitList {
-    /// An empty list (no allocation until the first push).
+    /// An empty list (no allocation until a second waiter comes).
     pub(crate) const fn new() -> WaitList {
         WaitList {
-            entries: VecDeque::new(),
+            head: None,
+            rest: VecDeque::new(),
             next_id: 0,
         }
     }
 
-    /// Appends a waiter and returns its id.
+    /// Lists the calling context and returns its entry's id. The caller
+    /// must take the entry off again before it leaves its wait loop (module
+    /// docs, rule 2).
     #[inline]
-    pub(crate) fn push(&mut self, waker: Waker) -> u64 {
+    pub(crate) fn push_current(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id = id.wrapping_add(1);
-        self.entries.push_back(Entry { id, waker });
+        let entry = Entry {
+            id,
+            waiter: Waiter::current(),
+        };
+        if self.head.is_none() {
+            self.head = Some(entry);
+        } else {
+            self.rest.push_back(entry);
+        }
         id
     }
 
     /// Whether the entry `id` is still listed (not yet notified).
     #[inline]
     pub(crate) fn contains(&self, id: u64) -> bool {
-        self.entries.iter().any(|e| e.id == id)
+        self.head.as_ref().is_some_and(|e| e.id == id) || self.rest.iter().any(|e| e.id == id)
     }
 
     /// Removes the entry `id`; false if it was no longer listed (it was
     /// notified).
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> bool {
-        match self.entries.iter().position(|e| e.id == id) {
-            Some(i) => {
-                self.entries.remove(i);
+        match &self.head {
+            None => false,
+            Some(e) if e.id == id => {
+                self.head = self.rest.pop_front();
+                true
+            }
+            Some(_) => match self.rest.iter().position(|e| e.id == id) {
+                Some(i) => {
+                    self.rest.remove(i);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Takes the oldest waiter off and wakes it (notifies it), now, under
+    /// the caller's lock; false if nobody waited.
+    #[inline]
+    pub(crate) fn wake_one(&mut self) -> bool {
+        match self.head.take() {
+            Some(e) => {
+                if !self.rest.is_empty() {
+                    self.head = self.rest.pop_front();
+                }
+                // SAFETY: the entry was listed a moment ago and the caller
+                // still holds the list's lock, so its task is alive (module
+                // docs, rules 2 and 3).
+                unsafe { e.waiter.wake() };
                 true
             }
             None => false,
         }
     }
 
-    /// Takes the oldest waiter out (notifies it); the caller wakes it after
-    /// unlocking.
-    #[inline]
-    pub(crate) fn pop(&mut self) -> Option<Waker> {
-        self.entries.pop_front().map(|e| e.waker)
-    }
-
-    /// Takes every waiter out; the caller wakes them after unlocking with
-    /// [`Wakers::wake_all`]. A single waiter (the common case: one green
-    /// thread per socket direction) is popped, so the list keeps its
-    /// buffer and the next wait allocates nothing.
-    pub(crate) fn take_all(&mut self) -> Wakers {
-        if self.entries.len() <= 1 {
-            Wakers::One(self.entries.pop_front().map(|e| e.waker))
-        } else {
-            Wakers::Many(std::mem::take(&mut self.entries))
+    /// Takes every waiter off and wakes them, under the caller's lock. The
+    /// deque keeps its buffer, so the next crowd allocates nothing.
+    pub(crate) fn wake_all(&mut self) {
+        if let Some(e) = self.head.take() {
+            // SAFETY: as in `wake_one`.
+            unsafe { e.waiter.wake() };
         }
-    }
-
-    /// Whether nobody waits.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        for e in self.rest.drain(..) {
+            // SAFETY: as in `wake_one`.
+            unsafe { e.waiter.wake() };
+        }
     }
 
     /// How many wait.
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-}
-
-/// Waiters taken out of a list, to be woken once the lock is released.
-#[derive(Debug)]
-pub(crate) enum Wakers {
-    /// None or one.
-    One(Option<Waker>),
-    /// Several, with the list's buffer.
-    Many(VecDeque<Entry>),
-}
-
-impl Wakers {
-    /// Wakes them all.
-    pub(crate) fn wake_all(self) {
-        match self {
-            Wakers::One(w) => wake(w),
-            Wakers::Many(list) => {
-                for e in list {
-                    e.waker.wake();
-                }
-            }
-        }
-    }
-}
-
-/// Wakes `w` if there is one.
-#[inline]
-pub(crate) fn wake(w: Option<Waker>) {
-    if let Some(w) = w {
-        w.wake();
+        usize::from(self.head.is_some()) + self.rest.len()
     }
 }
 
