@@ -351,6 +351,7 @@ impl Worker {
     /// The worker loop; returns at shutdown.
     pub(crate) fn run(self) {
         crate::sys::overflow::install_on_thread();
+        crate::sys::heap::pregrow_arena();
         WORKER.with(|w| w.set(&self as *const Worker));
         let mut events = mio::Events::with_capacity(1024);
         while !self.shared.shutdown.load(Ordering::Acquire) {
