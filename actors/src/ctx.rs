@@ -45,17 +45,22 @@ use crate::ActorHandle;
 /// });
 /// assert_eq!(h.wait().unwrap(), 12);
 /// ```
+///
+/// The fields `receive` reads come first, and the struct starts a cache
+/// line, so resuming a parked actor touches one line of it (it sits on
+/// the actor's stack, cold after the rest of a 10,000-actor ring ran).
+#[repr(C, align(64))]
 pub struct Ctx<M> {
     /// The actor's own cell.
     pub(crate) cell: Arc<Cell<M>>,
     /// Taken from the mailbox, not received yet; oldest first.
     stash: VecDeque<M>,
-    /// A selective receive's scratch: messages it skipped, in order.
-    skipped: VecDeque<M>,
-    /// Set by `stop`: a trait actor ends after the current message.
-    pub(crate) stopping: bool,
     /// Whether the mailbox is bounded (received messages must be reported).
     bounded: bool,
+    /// Set by `stop`: a trait actor ends after the current message.
+    pub(crate) stopping: bool,
+    /// A selective receive's scratch: messages it skipped, in order.
+    skipped: VecDeque<M>,
 }
 
 /// Puts skipped messages back in front of the stash when a selective
