@@ -365,6 +365,72 @@ fn a_socket_outliving_its_runtime_can_still_wait() {
     assert_eq!(r.unwrap(), 1);
 }
 
+// ----------------------------------------------------------- short reads
+
+/// A TCP read that gets fewer bytes than it asked for marks the socket
+/// drained, so the next read waits for readiness instead of failing with
+/// `WouldBlock` first. What it must still do: time out when nothing comes,
+/// get data that comes later, and see the end of the stream at once.
+#[test]
+fn a_drained_socket_still_times_out_gets_later_data_and_sees_eof() {
+    let rt = one_worker();
+    rt.block_on(|| {
+        let (mut c, s) = tcp_pair();
+        let mut buf = [0u8; 64];
+        c.write_all(b"ab").unwrap();
+        assert_eq!((&s).read(&mut buf).unwrap(), 2, "a short read");
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let e = (&s).read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "nothing came: {e}");
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let writer = grove::spawn(move || {
+            grove::sleep(Duration::from_millis(5));
+            c.write_all(b"cd").unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            c
+        });
+        assert_eq!((&s).read(&mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"cd");
+        assert_eq!((&s).read(&mut buf).unwrap(), 0, "end of stream");
+        assert_eq!((&s).read(&mut buf).unwrap(), 0, "still the end");
+        drop(writer.join().unwrap());
+    });
+}
+
+/// Request-response traffic is where a short read is followed by a wait:
+/// 5,000 round trips of 1–64 bytes between an echo green thread on a
+/// 2-worker runtime and a client on a plain OS thread, every reply checked.
+#[test]
+fn many_short_round_trips_lose_no_wake() {
+    let rt = two_workers();
+    let (c, s) = rt.block_on(tcp_pair);
+    let echo = rt.spawn(move || {
+        let mut s = s;
+        let mut buf = [0u8; 256];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => s.write_all(&buf[..n]).unwrap(),
+                Err(e) => panic!("echo read: {e}"),
+            }
+        }
+    });
+    let mut c = c;
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut got = [0u8; 64];
+    for i in 0..5_000usize {
+        let len = 1 + i % 64;
+        let msg: Vec<u8> = (0..len).map(|k| (i + k) as u8).collect();
+        c.write_all(&msg).unwrap();
+        c.read_exact(&mut got[..len]).unwrap();
+        assert_eq!(&got[..len], &msg[..], "round trip {i}");
+    }
+    drop(c);
+    join_soon(echo).unwrap();
+    drop(rt);
+}
+
 // ------------------------------------------------------------------- UDP
 
 #[test]

@@ -100,6 +100,22 @@ impl<T: mio::event::Source + AsRawFd> Socket<T> {
             .map_err(timeout_is_would_block)
     }
 
+    /// A stream read of up to `len` bytes with std's semantics; a short
+    /// read marks the socket drained (`Cooperative::read_stream_with`).
+    #[inline]
+    pub(crate) fn read_stream_op(
+        &self,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return op(self.get());
+        }
+        self.io
+            .read_stream_with(self.read_timeout.deadline(), len, op)
+            .map_err(timeout_is_would_block)
+    }
+
     /// A write-side operation with std's semantics.
     #[inline]
     pub(crate) fn write_op<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {

@@ -532,12 +532,14 @@ impl Read for TcpStream {
 impl Read for &TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_op(|mut s| s.read(buf))
+        self.inner.read_stream_op(buf.len(), |mut s| s.read(buf))
     }
 
     #[inline]
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.inner.read_op(|mut s| s.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.inner
+            .read_stream_op(len, |mut s| s.read_vectored(bufs))
     }
 }
 

@@ -109,6 +109,56 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
         self.io_with(Direction::Read, deadline, op)
     }
 
+    /// Runs a stream read of up to `len` bytes (`read`, `read_vectored` on
+    /// a TCP or Unix stream) as [`read_with`](Cooperative::read_with) does,
+    /// and saves the failing read that usually follows a short one.
+    ///
+    /// A stream read that returns fewer bytes than `len` (but some) has
+    /// emptied the socket's receive queue, so the source is marked drained
+    /// (tokio's rule); the next call then waits for readiness before it
+    /// reads, instead of making a system call that fails with
+    /// `WouldBlock`. An echo or request–response loop makes one `recv` per
+    /// message instead of two. Not for datagram sockets, where a short
+    /// read says nothing about what is queued.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let (a, b) = mio::net::UnixStream::pair().unwrap();
+    /// let b = grove_runtime::io::Cooperative::new(b).unwrap();
+    /// (&a).write_all(b"hi").unwrap();
+    /// let mut buf = [0u8; 8];
+    /// let n = b.read_stream_with(None, buf.len(), |s| (&*s).read(&mut buf)).unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// ```
+    pub fn read_stream_with(
+        &self,
+        deadline: Option<Instant>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let registration = self.registration();
+        let io = registration.io();
+        if io.is_drained() {
+            self.wait(Direction::Read, deadline)?;
+        }
+        let source = self.get_ref();
+        loop {
+            let snapshot = io.snapshot();
+            match op(source) {
+                Ok(n) if n > 0 && n < len => {
+                    io.drained(snapshot);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    io.clear(snapshot, Direction::Read);
+                    self.wait(Direction::Read, deadline)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+
     /// Runs a write-side operation (write, send, finishing a connect),
     /// waiting for writability whenever it fails with `WouldBlock`; as
     /// [`read_with`](Cooperative::read_with) otherwise.

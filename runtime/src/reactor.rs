@@ -47,6 +47,11 @@ pub(crate) const WRITABLE: usize = 1 << 1;
 pub(crate) const READ_CLOSED: usize = 1 << 2;
 pub(crate) const WRITE_CLOSED: usize = 1 << 3;
 pub(crate) const ERROR: usize = 1 << 4;
+/// Not readiness but a hint: a stream read got fewer bytes than it asked
+/// for, so it drained the receive queue, and READABLE was cleared for it
+/// (see [`ScheduledIo::drained`]). Left set by later events; it only counts
+/// while READABLE (and the closed and error bits) are clear.
+pub(crate) const READ_DRAINED: usize = 1 << 5;
 const BITS: usize = 0xff;
 const TICK_SHIFT: u32 = 8;
 
@@ -162,6 +167,40 @@ impl ScheduledIo {
     #[inline]
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
         self.snapshot() & dir.ready_mask() != 0
+    }
+
+    /// After a stream read that returned some bytes but fewer than asked
+    /// for: the receive queue was empty when it returned (a stream socket
+    /// hands over all it has, up to the length), so clear READABLE and
+    /// mark the source drained, unless an event arrived since `snapshot`.
+    /// Data that comes later raises a new edge, which sets READABLE again;
+    /// data that came during the read raised one not yet harvested, which
+    /// does too. Leaves the closed and error bits alone: an end of stream
+    /// must still be read at once. This is tokio's rule as well.
+    pub(crate) fn drained(&self, snapshot: usize) {
+        let mut cur = snapshot;
+        loop {
+            if cur >> TICK_SHIFT != snapshot >> TICK_SHIFT {
+                return;
+            }
+            match self.readiness.compare_exchange_weak(
+                cur,
+                (cur & !READABLE) | READ_DRAINED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Whether the last stream read drained the source and nothing has
+    /// arrived since: a read now would fail with `WouldBlock`.
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        let w = self.snapshot();
+        w & READ_DRAINED != 0 && w & Direction::Read.ready_mask() == 0
     }
 
     /// Waits until `dir` is ready (suspending a green thread, parking an OS
