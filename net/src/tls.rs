@@ -110,10 +110,14 @@ pub use rustls;
 ///     tls.shutdown()
 /// });
 /// let tls = TlsStream::connect(client_config, "localhost", a)?;
+/// let mut reader = BufReader::new(tls);
 /// let mut line = String::new();
-/// BufReader::new(tls).read_line(&mut line)?;
+/// reader.read_line(&mut line)?;
 /// assert_eq!(line, "220 ready\r\n");
+/// // Keep our end open until the server has sent its close_notify: closed
+/// // early, its shutdown could fail with a broken pipe.
 /// server.join().unwrap()?;
+/// drop(reader);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TlsStream<S> {
