@@ -355,6 +355,10 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
             crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen, timer_at.is_some());
         }
     }
+    // Where the stack is now, for the wake to prefetch (`Task::prefetch_resume`).
+    let here = 0u8;
+    task.parked_sp
+        .store(std::ptr::addr_of!(here) as usize, Ordering::Relaxed);
     // SAFETY: `yielder` was set by the coroutine's root for this task and
     // lives at the base of its stack for as long as the coroutine exists; we
     // are running on that coroutine (current_task excludes greenlet stacks).

@@ -170,6 +170,9 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     pub(crate) owner: AtomicUsize,
     /// The runtime it belongs to.
     pub(crate) shared: Arc<Shared>,
+    /// Roughly where its stack pointer was when it last parked: a local
+    /// wake prefetches the stack lines around it (see `wake`).
+    pub(crate) parked_sp: AtomicUsize,
     /// Worker-only parts.
     local: UnsafeCell<TaskLocal>,
     /// Counts parks, so that a timer armed for an earlier park is ignored.
@@ -231,6 +234,26 @@ unsafe impl<B: ?Sized> Sync for Task<B> {}
 // coroutine) never leave the owning worker thread.
 unsafe impl<B: ?Sized> Send for Task<B> {}
 
+/// How far below the parked stack pointer the switch frame reaches, and
+/// how far above it the frames a resume returns into (the primitive's
+/// wait loop, the caller's loop) typically sit.
+const PREFETCH_BELOW: usize = 128;
+const PREFETCH_ABOVE: usize = 192;
+
+/// A hint to bring the line at `p` into the cache; never faults.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint, not an access: it never faults, whatever
+    // `p` points at, and has no effect the program can observe (SSE, which
+    // provides it, is part of the x86_64 baseline).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh process-unique id for a green thread.
@@ -254,6 +277,7 @@ impl<B: Body> Task<B> {
             stack_size,
             state: AtomicU8::new(SCHEDULED),
             owner: AtomicUsize::new(owner),
+            parked_sp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             wait_kind: AtomicU8::new(WaitKind::Running as u8),
             park_gen: AtomicU64::new(0),
@@ -346,6 +370,25 @@ impl Task {
         if self.mark_woken() {
             let owner = self.owner.load(Ordering::Relaxed);
             crate::worker::schedule_started(self, owner);
+        }
+    }
+
+    /// Asks the cache for what resuming this parked task will touch first:
+    /// its worker-only part (the coroutine and its yielder) and the stack
+    /// lines around where it parked. Called by a wake on the task's own
+    /// worker, so the misses overlap with the rest of the waker's turn
+    /// instead of stalling the resume (in a 10,000-actor ring the first
+    /// instruction after the switch took ~45 % of the time).
+    #[inline]
+    pub(crate) fn prefetch_resume(&self) {
+        prefetch(self.local.get() as *const u8);
+        let sp = self.parked_sp.load(Ordering::Relaxed);
+        if sp != 0 {
+            let mut line = sp.saturating_sub(PREFETCH_BELOW) & !63;
+            while line < sp.saturating_add(PREFETCH_ABOVE) {
+                prefetch(line as *const u8);
+                line += 64;
+            }
         }
     }
 

@@ -250,7 +250,10 @@ fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
 #[inline]
 pub(crate) fn schedule_started(task: &Task, owner: usize) {
     match current_of(&task.shared) {
-        Some(w) if w.index == owner => w.push_ready(TaskPtr::of(task)),
+        Some(w) if w.index == owner => {
+            task.prefetch_resume();
+            w.push_ready(TaskPtr::of(task))
+        }
         _ => task.shared.workers[owner].push_remote(TaskPtr::of(task)),
     }
 }
