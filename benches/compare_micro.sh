@@ -9,6 +9,9 @@
 #   REPS=5 benches/compare_micro.sh           repetitions per case (default 3):
 #                                             the median, then a '#' min/max line
 #   PEERS_DIR=/path/to/peers/micro            where the peers live
+#   INTERLEAVE=1 benches/compare_micro.sh tokio go
+#                                             per case, each repetition runs
+#                                             every system once, in turn
 #
 # Peers must be built first (../shared/peers/setup.sh). The gevent
 # 1,000,000-node ring is skipped (SKIP_SLOW=1) unless SKIP_SLOW=0 is given.
@@ -76,6 +79,53 @@ run_case() { # <binary> <case>
     echo "RESULT $label $system $(printf '%s' "$vals" | median) $unit"
     echo "#   runs=$REPS min=$(printf '%s' "$vals" | sort -g | head -n 1) max=$(printf '%s' "$vals" | sort -g | tail -n 1)  command: $BIN $c"
 }
+
+# INTERLEAVE=1: for each case, repetition r runs grove, grove-actors (where
+# the case exists) and each peer once, in turn, before repetition r+1. On a
+# machine whose speed drifts over minutes this is the only fair order: a
+# slow spell hits every system, not the one that happened to be running.
+if [ "${INTERLEAVE:-0}" = 1 ]; then
+    [ -x "$PEERS_DIR/run.sh" ] || { echo "# peers not found at $PEERS_DIR" >&2; exit 1; }
+    mapfile -t PEER_LINES < <("$PEERS_DIR/run.sh" --list "$@")
+    is_actor_case() { local a; for a in "${ACTOR_CASES[@]}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+    for c in "${CASES[@]}"; do
+        systems=(grove)
+        cmds=("$BIN $c")
+        dirs=(.)
+        if is_actor_case "$c"; then systems+=(grove-actors); cmds+=("$ABIN $c"); dirs+=(.); fi
+        for pl in "${PEER_LINES[@]}"; do
+            case "$pl" in *" $c") systems+=("${pl%%:*}"); cmds+=("${pl#*: }"); dirs+=("$PEERS_DIR") ;; esac
+        done
+        declare -A vals=() label=() unit=() failed=()
+        for ((r = 1; r <= REPS; r++)); do
+            for i in "${!systems[@]}"; do
+                sys=${systems[$i]}
+                [ -n "${failed[$sys]:-}" ] && continue
+                # shellcheck disable=SC2086
+                out=$(cd "${dirs[$i]}" && timeout "$TIMEOUT" ${cmds[$i]} </dev/null 2>&1)
+                rc=$?
+                line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+                if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+                    echo "FAILED $c $sys exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
+                    failed[$sys]=1
+                    continue
+                fi
+                read -r _ l _ v u <<<"$line"
+                label[$sys]=$l unit[$sys]=$u
+                vals[$sys]+="$v"$'\n'
+            done
+        done
+        for sys in "${systems[@]}"; do
+            [ -n "${failed[$sys]:-}" ] && continue
+            v=${vals[$sys]}
+            echo "RESULT ${label[$sys]} $sys $(printf '%s' "$v" | median) ${unit[$sys]}"
+            echo "#   runs=$REPS min=$(printf '%s' "$v" | sort -g | head -n 1) max=$(printf '%s' "$v" | sort -g | tail -n 1) all=$(printf '%s' "$v" | tr '\n' ' ')"
+        done
+        unset vals label unit failed
+    done
+    exit 0
+fi
+
 run_cases "$BIN" "${CASES[@]}"
 run_cases "$ABIN" "${ACTOR_CASES[@]}"
 
