@@ -146,6 +146,13 @@ impl ScheduledIo {
     /// a connected UDP socket's ICMP error did exactly that), unless an
     /// event arrived since `snapshot` was taken.
     pub(crate) fn clear(&self, snapshot: usize, dir: Direction) {
+        self.update_since(snapshot, |w| w & !dir.ready_mask());
+    }
+
+    /// Replaces the readiness word with `f(word)`, unless an event arrived
+    /// since `snapshot` was taken (its tick changed): the rule that keeps
+    /// a clear from wiping out an event that came during the system call.
+    fn update_since(&self, snapshot: usize, f: impl Fn(usize) -> usize) {
         let mut cur = snapshot;
         loop {
             if cur >> TICK_SHIFT != snapshot >> TICK_SHIFT {
@@ -153,7 +160,7 @@ impl ScheduledIo {
             }
             match self.readiness.compare_exchange_weak(
                 cur,
-                cur & !dir.ready_mask(),
+                f(cur),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -178,21 +185,7 @@ impl ScheduledIo {
     /// does too. Leaves the closed and error bits alone: an end of stream
     /// must still be read at once. This is tokio's rule as well.
     pub(crate) fn drained(&self, snapshot: usize) {
-        let mut cur = snapshot;
-        loop {
-            if cur >> TICK_SHIFT != snapshot >> TICK_SHIFT {
-                return;
-            }
-            match self.readiness.compare_exchange_weak(
-                cur,
-                (cur & !READABLE) | READ_DRAINED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
-        }
+        self.update_since(snapshot, |w| (w & !READABLE) | READ_DRAINED);
     }
 
     /// Whether the last stream read drained the source and nothing has
