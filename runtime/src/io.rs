@@ -134,29 +134,12 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
         &self,
         deadline: Option<Instant>,
         len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
+        op: impl FnMut(&T) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let registration = self.registration();
-        let io = registration.io();
-        if io.is_drained() {
+        if self.registration().io().is_drained() {
             self.wait(Direction::Read, deadline)?;
         }
-        let source = self.get_ref();
-        loop {
-            let snapshot = io.snapshot();
-            match op(source) {
-                Ok(n) if n > 0 && n < len => {
-                    io.drained(snapshot);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    io.clear(snapshot, Direction::Read);
-                    self.wait(Direction::Read, deadline)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                r => return r,
-            }
-        }
+        self.io_loop(Direction::Read, deadline, op, |&n| n > 0 && n < len)
     }
 
     /// Runs a write-side operation (write, send, finishing a connect),
@@ -181,22 +164,33 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
         &self,
         dir: Direction,
         deadline: Option<Instant>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        let registration = self.registration();
-        let io = registration.io();
+        self.io_loop(dir, deadline, op, |_| false)
+    }
+
+    /// The loop of every operation: try, and on `WouldBlock` clear the
+    /// readiness bits (the tick rule) and wait. A result for which
+    /// `drained` holds (a short stream read) marks the source drained.
+    fn io_loop<R>(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> io::Result<R> {
+        let io = self.registration().io();
         let source = self.get_ref();
         loop {
             let snapshot = io.snapshot();
             match op(source) {
+                Ok(r) if drained(&r) => {
+                    io.drained(snapshot);
+                    return Ok(r);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     io.clear(snapshot, dir);
-                    if registration.is_orphaned() {
-                        // Its runtime is gone: nobody delivers readiness.
-                        crate::reactor::wait_fd(source.as_raw_fd(), dir, deadline)?;
-                    } else {
-                        io.wait(dir, deadline)?;
-                    }
+                    self.wait(dir, deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,

@@ -171,7 +171,7 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     /// The runtime it belongs to.
     pub(crate) shared: Arc<Shared>,
     /// Roughly where its stack pointer was when it last parked: a local
-    /// wake prefetches the stack lines around it (see `wake`).
+    /// wake prefetches the stack lines around it (`prefetch_resume`).
     pub(crate) parked_sp: AtomicUsize,
     /// Worker-only parts.
     local: UnsafeCell<TaskLocal>,

@@ -134,9 +134,7 @@ impl WaitList {
     pub(crate) fn wake_one(&mut self) -> bool {
         match self.head.take() {
             Some(e) => {
-                if !self.rest.is_empty() {
-                    self.head = self.rest.pop_front();
-                }
+                self.head = self.rest.pop_front();
                 // SAFETY: the entry was listed a moment ago and the caller
                 // still holds the list's lock, so its task is alive (module
                 // docs, rules 2 and 3).
