@@ -58,20 +58,26 @@ run_cases() { # <binary> <cases...>
         run_case "$bin" "$c"
     done
 }
+run_once() { # <dir> <case> <name> <command...>: sets `line` to its RESULT line, or prints FAILED and empties it
+    local dir=$1 c=$2 name=$3 out rc
+    shift 3
+    # shellcheck disable=SC2068
+    out=$(cd "$dir" && timeout "$TIMEOUT" $@ </dev/null 2>&1)
+    rc=$?
+    line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+    if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+        echo "FAILED $c $name exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
+        line=""
+    fi
+}
 run_case() { # <binary> <case>
     local BIN=$1 c=$2
     vals=""
     line=""
     for ((r = 1; r <= REPS; r++)); do
         # shellcheck disable=SC2086
-        out=$(timeout "$TIMEOUT" "$BIN" $c </dev/null 2>&1)
-        rc=$?
-        line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
-        if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-            echo "FAILED $c $(basename "$BIN") exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
-            line=""
-            break
-        fi
+        run_once . "$c" "$(basename "$BIN")" "$BIN" $c
+        [ -n "$line" ] || break
         read -r _ label system val unit <<<"$line"
         vals+="$val"$'\n'
     done
@@ -102,11 +108,8 @@ if [ "${INTERLEAVE:-0}" = 1 ]; then
                 sys=${systems[$i]}
                 [ -n "${failed[$sys]:-}" ] && continue
                 # shellcheck disable=SC2086
-                out=$(cd "${dirs[$i]}" && timeout "$TIMEOUT" ${cmds[$i]} </dev/null 2>&1)
-                rc=$?
-                line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
-                if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-                    echo "FAILED $c $sys exit=$rc: $(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)"
+                run_once "${dirs[$i]}" "$c" "$sys" ${cmds[$i]}
+                if [ -z "$line" ]; then
                     failed[$sys]=1
                     continue
                 fi
