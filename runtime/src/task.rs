@@ -237,8 +237,11 @@ unsafe impl<B: ?Sized> Send for Task<B> {}
 /// How far below the parked stack pointer the switch frame reaches, and
 /// how far above it the frames a resume returns into (the primitive's
 /// wait loop, the caller's loop) typically sit.
+/// (`prefetch_resume` fetches the five lines from `sp - PREFETCH_BELOW`,
+/// rounded down to a line, which reach `PREFETCH_ABOVE` above `sp`.)
 const PREFETCH_BELOW: usize = 128;
 const PREFETCH_ABOVE: usize = 192;
+const _: () = assert!(PREFETCH_BELOW + PREFETCH_ABOVE <= 5 * 64);
 
 /// A hint to bring the line at `p` into the cache; never faults.
 #[inline(always)]
@@ -384,10 +387,11 @@ impl Task {
         prefetch(self.local.get() as *const u8);
         let sp = self.parked_sp.load(Ordering::Relaxed);
         if sp != 0 {
-            let mut line = sp.saturating_sub(PREFETCH_BELOW) & !63;
-            while line < sp.saturating_add(PREFETCH_ABOVE) {
-                prefetch(line as *const u8);
-                line += 64;
+            // Unrolled: this runs on every local wake. A prefetch never
+            // faults, so wrapping arithmetic is fine even in theory.
+            let first = sp.wrapping_sub(PREFETCH_BELOW) & !63;
+            for i in 0..5 {
+                prefetch(first.wrapping_add(i * 64) as *const u8);
             }
         }
     }

@@ -200,6 +200,8 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     /// The runtime.
     pub(crate) shared: Arc<Shared>,
+    /// `&shared.workers[index]`, which the worker reads every turn.
+    me: NonNull<WorkerShared>,
     /// Started tasks ready to run (pinned here; owned by `live`).
     ready: UnsafeCell<VecDeque<TaskPtr>>,
     /// Not-yet-started tasks (stealable).
@@ -306,8 +308,10 @@ impl Worker {
         new: Deque<TaskRef>,
     ) -> Worker {
         let stack_size = shared.config.stack_size;
+        let me = NonNull::from(&shared.workers[index]);
         Worker {
             index,
+            me,
             shared,
             ready: UnsafeCell::new(VecDeque::new()),
             new,
@@ -320,8 +324,12 @@ impl Worker {
         }
     }
 
+    #[inline]
     fn my_shared(&self) -> &WorkerShared {
-        &self.shared.workers[self.index]
+        // SAFETY: `me` points into `shared.workers`, a boxed slice that is
+        // never resized or moved, and `self.shared` keeps it alive for as
+        // long as `self` lives.
+        unsafe { self.me.as_ref() }
     }
 
     #[inline]
@@ -403,7 +411,29 @@ impl Worker {
         }
     }
 
+    /// The next task to run. The common turns (a woken task, or a new one
+    /// taking its turn) are inlined into the loop; the rest, which steals
+    /// or finds nothing, is out of line.
+    #[inline(always)]
     fn next_task(&self) -> Option<Next> {
+        if self.new_first.get() == 0 {
+            if self.new_turn.replace(false) && !self.new.is_empty() {
+                if let Some(t) = self.new.pop() {
+                    return Some(Next::New(t));
+                }
+            }
+            if let Some(p) = self.pop_ready() {
+                self.new_turn.set(true);
+                return Some(Next::Started(p));
+            }
+        }
+        self.next_task_slow()
+    }
+
+    /// `next_task` after a `yield_now` (new tasks first), or with nothing
+    /// ready: new, then the injector, then the siblings.
+    #[inline(never)]
+    fn next_task_slow(&self) -> Option<Next> {
         let first = self.new_first.get();
         if first > 0 {
             self.new_first.set(first - 1);
@@ -411,15 +441,10 @@ impl Worker {
                 return Some(Next::New(t));
             }
             self.new_first.set(0);
-        }
-        if self.new_turn.replace(false) {
-            if let Some(t) = self.new.pop() {
-                return Some(Next::New(t));
+            if let Some(p) = self.pop_ready() {
+                self.new_turn.set(true);
+                return Some(Next::Started(p));
             }
-        }
-        if let Some(p) = self.pop_ready() {
-            self.new_turn.set(true);
-            return Some(Next::Started(p));
         }
         self.new
             .pop()
@@ -551,56 +576,69 @@ impl Worker {
 
     /// Resumes a task once (starting it first if it has not run yet) and
     /// files it according to how it suspended.
+    /// Makes the coroutine of a task that has not run yet, on a stack from
+    /// the pool; false if it must not run (killed before it started, no
+    /// stack, or already finished), in which case it was finished here.
+    /// Out of line: it runs once per task, `run_task` on every switch.
+    #[inline(never)]
+    fn start(&self, p: TaskPtr) -> bool {
+        // SAFETY: as in `run_task`.
+        let task = unsafe { p.get() };
+        // SAFETY: as in `run_task`; the borrow ends before any resume.
+        let local = unsafe { task.local() };
+        if local.entered {
+            return false;
+        }
+        local.entered = true;
+        if task.killed.load(Ordering::Acquire) {
+            // Killed before it started: it never runs.
+            local.reservation = None;
+            // SAFETY: we own the task and its body never ran.
+            unsafe { task.discard_body(None) };
+            self.finish(task);
+            return false;
+        }
+        // SAFETY: as above.
+        let stacks = unsafe { &mut *self.stacks.get() };
+        let stack = stacks.take(task.stack_size);
+        // Started (or failed to): no longer pending.
+        local.reservation = None;
+        let stack = match stack {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("grove: green thread {} could not start: {e}", task.id);
+                // SAFETY: as above.
+                unsafe { task.discard_body(Some(e)) };
+                self.finish(task);
+                return false;
+            }
+        };
+        let (lo, hi) = guard_range(&stack);
+        task.guard[0].store(lo, Ordering::Relaxed);
+        task.guard[1].store(hi, Ordering::Relaxed);
+        task.owner.store(self.index, Ordering::Release);
+        let tp = p;
+        local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
+            // SAFETY: `tp` is the task being resumed; its worker's live
+            // table holds it across every resume, and this runs inside
+            // one, on the owning worker, once (the coroutine is made once).
+            unsafe {
+                let t = tp.get();
+                t.local().yielder = y as *const _;
+                t.run_body();
+            }
+        }));
+        true
+    }
+
     fn run_task(&self, p: TaskPtr) {
         // SAFETY: `p` came from `ready`/`remote` or `adopt`, so the task is
         // in this worker's live table until `finish` below.
         let task = unsafe { p.get() };
         // SAFETY: we dequeued the task, so we are its owner and the only one
-        // touching its local part; the borrow ends before resume.
-        let local = unsafe { task.local() };
-        if local.coroutine.is_none() {
-            if local.entered {
-                return;
-            }
-            local.entered = true;
-            if task.killed.load(Ordering::Acquire) {
-                // Killed before it started: it never runs.
-                local.reservation = None;
-                // SAFETY: we own the task and its body never ran.
-                unsafe { task.discard_body(None) };
-                self.finish(task);
-                return;
-            }
-            // SAFETY: as above.
-            let stacks = unsafe { &mut *self.stacks.get() };
-            let stack = stacks.take(task.stack_size);
-            // Started (or failed to): no longer pending.
-            local.reservation = None;
-            let stack = match stack {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!("grove: green thread {} could not start: {e}", task.id);
-                    // SAFETY: as above.
-                    unsafe { task.discard_body(Some(e)) };
-                    self.finish(task);
-                    return;
-                }
-            };
-            let (lo, hi) = guard_range(&stack);
-            task.guard[0].store(lo, Ordering::Relaxed);
-            task.guard[1].store(hi, Ordering::Relaxed);
-            task.owner.store(self.index, Ordering::Release);
-            let tp = p;
-            local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
-                // SAFETY: `tp` is the task being resumed; its worker's live
-                // table holds it across every resume, and this runs inside
-                // one, on the owning worker, once (the coroutine is made once).
-                unsafe {
-                    let t = tp.get();
-                    t.local().yielder = y as *const _;
-                    t.run_body();
-                }
-            }));
+        // touching its local part; the borrow ends at once.
+        if unsafe { task.local() }.coroutine.is_none() && !self.start(p) {
+            return;
         }
         task.state.store(RUNNING, Ordering::Release);
         park::set_current(Some(NonNull::from(task)));
