@@ -270,6 +270,68 @@ fn a_getter_killed_after_being_notified_hands_the_item_on() {
 }
 
 #[test]
+fn an_item_handed_to_a_getter_that_is_killed_keeps_its_place() {
+    // `put` on an empty queue hands the item straight to the first waiting
+    // getter. When that getter is killed before it runs, the item goes
+    // back to the queue ahead of everything put after it.
+    let rt = one_worker();
+    let q: Queue<u32> = Queue::unbounded();
+    let (b_got, rest) = rt.block_on(move || {
+        let a = grove::spawn({
+            let q = q.clone();
+            move || q.get()
+        });
+        wait_parked(a.id(), "queue");
+        let b = grove::spawn({
+            let q = q.clone();
+            move || q.get()
+        });
+        wait_parked(b.id(), "queue");
+        // No switch point until the join: 7 is handed to `a`, 8 and 9 are
+        // put while it is on its way, then `a` is killed.
+        q.put(7).unwrap();
+        q.put(8).unwrap();
+        q.put(9).unwrap();
+        a.kill();
+        assert!(a.join().unwrap_err().is_killed());
+        let b_got = join_soon(b);
+        q.close();
+        (b_got, q.iter().collect::<Vec<_>>())
+    });
+    assert_eq!(b_got, Ok(7));
+    assert_eq!(rest, [8, 9]);
+}
+
+#[test]
+fn an_os_thread_getter_is_handed_items_in_order() {
+    // An OS thread blocked in `get` is handed each item directly; a green
+    // thread puts them one at a time as the getter comes back.
+    let rt = one_worker();
+    let q: Queue<u32> = Queue::unbounded();
+    let back: Queue<()> = Queue::unbounded();
+    let getter = std::thread::spawn({
+        let (q, back) = (q.clone(), back.clone());
+        move || {
+            let mut got = Vec::new();
+            while let Ok(v) = q.get() {
+                got.push(v);
+                back.put(()).unwrap();
+            }
+            got
+        }
+    });
+    rt.block_on(move || {
+        for i in 0..200 {
+            wait_until("the OS thread waits in get", || getters(&q) == 1);
+            q.put(i).unwrap();
+            back.get().unwrap();
+        }
+        q.close();
+    });
+    assert_eq!(getter.join().unwrap(), (0..200).collect::<Vec<_>>());
+}
+
+#[test]
 fn a_getter_whose_timeout_expires_after_being_notified_hands_the_item_on() {
     let rt = one_worker();
     let q: Queue<u32> = Queue::unbounded();

@@ -55,6 +55,7 @@ mod dump;
 mod join;
 mod park;
 mod reactor;
+mod ring;
 mod runtime;
 mod spawn;
 mod spin;

@@ -10,7 +10,7 @@
 //!   ┌─────────────── new: deque::Worker ◄─ steal ─ shared Injector
 //!   │  (not-yet-started tasks; other workers may steal them)
 //!   │
-//!   │  ready: VecDeque (started tasks, pinned here)  ◄── remote: Mutex<Vec>
+//!   │  ready: Ring     (started tasks, pinned here)  ◄── remote: Mutex<Vec>
 //!   │           ▲                                         ▲
 //!   │           │ wake from this thread                   │ wake from any other
 //!   ▼           │                                         │ thread (+ mio Waker
@@ -56,7 +56,6 @@
 //! 5. with nothing to run: sleep in `poll`.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,6 +68,7 @@ use slab::Slab;
 
 use crate::park::{self, clone_task_ref};
 use crate::reactor::ScheduledIo;
+use crate::ring::Ring;
 use crate::runtime::Shared;
 use crate::stack::{guard_range, StackPool};
 use crate::task::{Suspend, Task, TaskRef, DONE, NO_OWNER, PARKED, RUNNING, SCHEDULED};
@@ -203,7 +203,7 @@ pub(crate) struct Worker {
     /// `&shared.workers[index]`, which the worker reads every turn.
     me: NonNull<WorkerShared>,
     /// Started tasks ready to run (pinned here; owned by `live`).
-    ready: UnsafeCell<VecDeque<TaskPtr>>,
+    ready: UnsafeCell<Ring<TaskPtr>>,
     /// Not-yet-started tasks (stealable).
     new: Deque<TaskRef>,
     /// Timers of the tasks it runs.
@@ -313,7 +313,7 @@ impl Worker {
             index,
             me,
             shared,
-            ready: UnsafeCell::new(VecDeque::new()),
+            ready: UnsafeCell::new(Ring::new()),
             new,
             timers: UnsafeCell::new(Default::default()),
             stacks: UnsafeCell::new(StackPool::new(stack_size)),

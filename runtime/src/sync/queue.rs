@@ -22,6 +22,23 @@
 //! The wakes happen under the lock: that is what lets a wait list borrow
 //! its waiters instead of counting references (`waiters`, module docs).
 //!
+//! # Hand-off to a waiting getter
+//!
+//! A getter that waits on an empty queue lists a [`Handoff`] slot on its
+//! own stack with its entry. A putter that finds the queue empty and such
+//! a getter first in line writes the item into that slot instead of the
+//! ring (Go's channels do the same), so the woken getter returns without
+//! taking the lock again: one lock and no ring traffic less per hand-off.
+//! Under the lock, the putter writes the item, takes the entry off and
+//! wakes it, and only then publishes the slot (`filled`, release); the
+//! getter reads the item only after it saw `filled` (acquire) or under the
+//! lock. So a getter that runs early (woken by a kill) cannot leave while
+//! the putter still touches its task or its slot. A getter that unwinds
+//! with an item in its slot puts it back at the front of the ring and
+//! hands its notification on; no second item is handed over while one is
+//! on its way (`handoff_pending`), so that item is neither lost nor
+//! overtaken by a later one.
+//!
 //! A waiter whose entry is gone was notified. After a park it re-checks
 //! under the lock: an item (or space) is there → it takes it; otherwise
 //! (another context got there first) it registers again. A notified waiter
@@ -30,9 +47,13 @@
 //! waiter if there is still an item (space) for it, so no item sits in the
 //! queue while a getter sleeps.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::error::Error;
 use std::fmt;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,6 +101,12 @@ struct Inner<T> {
     bounded: bool,
     /// Items, waiters and the closed flag.
     state: SpinLock<State<T>>,
+    /// An item was handed to a getter that has not taken it yet (set by
+    /// the putter under the lock, cleared by the getter when it takes the
+    /// item or puts it back). No second hand-off while it is set, so an
+    /// item handed to a getter that then unwinds goes back ahead of every
+    /// later one.
+    handoff_pending: AtomicBool,
 }
 
 /// The locked part of a queue.
@@ -95,6 +122,30 @@ struct State<T> {
 }
 
 impl<T> State<T> {
+    /// Adds an item (the caller checked there is room): straight into the
+    /// slot of the first getter if the queue is empty and it gave one,
+    /// else at the back of the ring, waking the first getter.
+    #[inline(always)]
+    fn push_item(&mut self, value: T, handoff_pending: &AtomicBool) {
+        if self.items.is_empty() && !handoff_pending.load(Ordering::Relaxed) {
+            if let Some(slot) = self.getters.head_slot() {
+                handoff_pending.store(true, Ordering::Relaxed);
+                // SAFETY: the slot belongs to the listed head entry of
+                // `getters`, whose getter registered it as a `Handoff<T>`
+                // of this queue and cannot leave while listed (we hold the
+                // lock); `publish` follows the wake, under the same lock.
+                unsafe {
+                    Handoff::<T>::write(slot, value);
+                    self.getters.wake_one();
+                    Handoff::<T>::publish(slot);
+                }
+                return;
+            }
+        }
+        self.items.push_back(value);
+        self.getters.wake_one();
+    }
+
     /// Wakes the next getter, if an item is there for it.
     fn wake_getter_if_item(&mut self) {
         if !self.items.is_empty() {
@@ -107,6 +158,83 @@ impl<T> State<T> {
         if bounded {
             self.putters.wake_one();
         }
+    }
+}
+
+/// A waiting getter's slot for an item handed to it directly (module
+/// docs, "Hand-off"). It lives on the getter's stack, in `get_deadline`,
+/// for as long as the getter may be listed.
+struct Handoff<T> {
+    /// The item, once written.
+    value: UnsafeCell<MaybeUninit<T>>,
+    /// Set (release) once `value` holds an item that nobody else will
+    /// touch again; cleared by the getter when it takes it.
+    filled: AtomicBool,
+}
+
+impl<T> Handoff<T> {
+    fn new() -> Handoff<T> {
+        Handoff {
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            filled: AtomicBool::new(false),
+        }
+    }
+
+    /// The address a wait-list entry carries.
+    fn as_slot(&self) -> NonNull<()> {
+        NonNull::from(self).cast()
+    }
+
+    /// Writes the item, not yet visible to the getter.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the `as_slot` of a live, empty `Handoff<T>` whose entry
+    /// is listed on a wait list whose lock the caller holds.
+    #[inline(always)]
+    unsafe fn write(slot: NonNull<()>, value: T) {
+        // SAFETY: the caller's obligation; the getter reads `value` only
+        // after `filled`, which is still false, or under the lock we hold.
+        unsafe { (*slot.cast::<Handoff<T>>().as_ref().value.get()).write(value) };
+    }
+
+    /// Makes the written item the getter's. The last touch of the slot by
+    /// the putter.
+    ///
+    /// # Safety
+    ///
+    /// As for `write`, which came first, except that the entry is off the
+    /// list now: the getter cannot leave before it sees `filled` or gets
+    /// the lock, both of which come after this store.
+    #[inline(always)]
+    unsafe fn publish(slot: NonNull<()>) {
+        // SAFETY: the caller's obligation.
+        unsafe { slot.cast::<Handoff<T>>().as_ref() }
+            .filled
+            .store(true, Ordering::Release);
+    }
+
+    /// Takes a handed item, if there is one. Only the owning getter calls
+    /// this; once `filled` is seen, no putter touches the slot again.
+    #[inline(always)]
+    fn take(&self) -> Option<T> {
+        if self.filled.load(Ordering::Acquire) {
+            self.filled.store(false, Ordering::Relaxed);
+            // SAFETY: `filled` (acquire) says a putter wrote `value` and
+            // is done with the slot; clearing it first means it is read
+            // once.
+            Some(unsafe { (*self.value.get()).assume_init_read() })
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> Drop for Handoff<T> {
+    fn drop(&mut self) {
+        // Every way out of `get_deadline` takes a handed item, so this
+        // only guards against a path that forgot one.
+        drop(self.take());
     }
 }
 
@@ -151,6 +279,7 @@ impl<T> Queue<T> {
                     putters: WaitList::new(),
                     closed: false,
                 }),
+                handoff_pending: AtomicBool::new(false),
             }),
         }
     }
@@ -192,8 +321,7 @@ impl<T> Queue<T> {
         if st.items.len() >= self.inner.cap {
             return Err(TrySendError::Full(value));
         }
-        st.items.push_back(value);
-        st.getters.wake_one();
+        st.push_item(value, &self.inner.handoff_pending);
         Ok(())
     }
 
@@ -229,8 +357,7 @@ impl<T> Queue<T> {
                 if let Some(id) = id {
                     st.putters.remove(id);
                 }
-                st.items.push_back(value);
-                st.getters.wake_one();
+                st.push_item(value, &self.inner.handoff_pending);
                 return Ok(());
             }
             if expired(deadline) {
@@ -318,6 +445,7 @@ impl<T> Queue<T> {
     /// `get`'s `None` folds the deadline checks away.
     #[inline(always)]
     fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let slot = Handoff::<T>::new();
         let mut st = self.inner.state.lock();
         let mut id: Option<u64> = None;
         loop {
@@ -343,20 +471,37 @@ impl<T> Queue<T> {
             }
             let me = match id {
                 Some(i) if st.getters.contains(i) => i,
-                _ => st.getters.push_current(),
+                _ => st.getters.push_current_with(Some(slot.as_slot())),
             };
             id = Some(me);
             drop(st);
-            park_or(WaitKind::Queue, deadline, || self.abandon_get(me));
+            park_or(WaitKind::Queue, deadline, || self.abandon_get(me, &slot));
+            // Handed an item: the putter took our entry off and is done.
+            if let Some(v) = slot.take() {
+                self.inner.handoff_pending.store(false, Ordering::Release);
+                return Ok(v);
+            }
             st = self.inner.state.lock();
+            // Handed one after the check above (we were woken early).
+            if let Some(v) = slot.take() {
+                self.inner.handoff_pending.store(false, Ordering::Release);
+                return Ok(v);
+            }
         }
     }
 
     /// A getter leaves without getting: forget its entry, and if it had
-    /// been notified, hand the notification on while an item is there.
-    fn abandon_get(&self, id: u64) {
+    /// been notified, put back an item it was handed and hand the
+    /// notification on while an item is there.
+    fn abandon_get(&self, id: u64, slot: &Handoff<T>) {
         let mut st = self.inner.state.lock();
         if !st.getters.remove(id) {
+            if let Some(v) = slot.take() {
+                // The oldest item: it was handed over on an empty queue,
+                // and nothing was handed over since.
+                st.items.push_front(v);
+                self.inner.handoff_pending.store(false, Ordering::Release);
+            }
             st.wake_getter_if_item();
         }
     }

@@ -40,6 +40,7 @@
 //! queue and, if it sleeps, one `eventfd` write).
 
 use std::collections::VecDeque;
+use std::ptr::NonNull;
 use std::time::Instant;
 
 use crate::park::{park, WaitKind, Waiter};
@@ -52,7 +53,16 @@ struct Entry {
     /// Wakes the waiting context; its task is alive while listed (module
     /// docs).
     waiter: Waiter,
+    /// Where a notifier may hand the waiter what it waits for (a `Queue`
+    /// getter's slot on its own stack), if it gave one.
+    slot: Option<NonNull<()>>,
 }
+
+// SAFETY: `waiter` is Send (park.rs). `slot` is only an address: the list
+// never dereferences it, and the primitive that registered it writes
+// through it only under the list's lock while the entry is listed, when
+// the waiter's frame is alive (rule 2 of the module docs).
+unsafe impl Send for Entry {}
 
 /// A FIFO of waiting contexts.
 ///
@@ -88,11 +98,21 @@ impl WaitList {
     /// docs, rule 2).
     #[inline]
     pub(crate) fn push_current(&mut self) -> u64 {
+        self.push_current_with(None)
+    }
+
+    /// [`push_current`](WaitList::push_current), giving a slot a notifier
+    /// can hand the waiter something through ([`head_slot`](WaitList::head_slot)).
+    /// The slot must stay valid and in place for as long as the entry is
+    /// listed.
+    #[inline]
+    pub(crate) fn push_current_with(&mut self, slot: Option<NonNull<()>>) -> u64 {
         let id = self.next_id;
         self.next_id = id.wrapping_add(1);
         let entry = Entry {
             id,
             waiter: Waiter::current(),
+            slot,
         };
         if self.head.is_none() {
             self.head = Some(entry);
@@ -100,6 +120,13 @@ impl WaitList {
             self.rest.push_back(entry);
         }
         id
+    }
+
+    /// The slot the oldest waiter gave, if it gave one: the one
+    /// [`wake_one`](WaitList::wake_one) would wake.
+    #[inline(always)]
+    pub(crate) fn head_slot(&self) -> Option<NonNull<()>> {
+        self.head.as_ref().and_then(|e| e.slot)
     }
 
     /// Whether the entry `id` is still listed (not yet notified).
