@@ -483,6 +483,86 @@ fn unmatched_messages_survive_a_receive_that_timed_out() {
     assert_eq!(rest, [Msg::Name("a".into()), Msg::Add(2), Msg::Tick]);
 }
 
+#[test]
+fn a_message_handed_to_a_waiting_selective_receive_keeps_its_place() {
+    // A send to an actor that waits on an empty mailbox hands the message
+    // straight over; later sends queue behind it, and a selective receive
+    // still sees them all in arrival order.
+    let rt = one_worker();
+    let got = rt.block_on(|| {
+        let waiting = Arc::new(Event::new());
+        let h = actors::spawn({
+            let waiting = waiting.clone();
+            move |ctx: &mut Ctx<u32>| {
+                waiting.set();
+                let two = ctx.receive_match(|m| *m == 2);
+                (two, ctx.receive(), ctx.receive(), ctx.pending())
+            }
+        });
+        // One worker: the actor parks in its receive before we run again.
+        waiting.wait();
+        let a = h.addr();
+        a.send(1); // handed over
+        a.send(3);
+        a.send(2);
+        h.wait().unwrap()
+    });
+    assert_eq!(got, (2, 1, 3, 0));
+}
+
+#[test]
+fn a_message_handed_over_as_a_receive_unwinds_is_received_next() {
+    // The actor's receive is inside a `grove::timeout` that has expired by
+    // the time a message is handed to it: the receive unwinds, and the
+    // message waits for the next one.
+    let rt = one_worker();
+    let (first, second) = rt.block_on(|| {
+        let waiting = Arc::new(Event::new());
+        let h = actors::spawn({
+            let waiting = waiting.clone();
+            move |ctx: &mut Ctx<u32>| {
+                waiting.set();
+                let first = grove::timeout(Duration::from_millis(10), || ctx.receive());
+                (first.is_err(), ctx.receive())
+            }
+        });
+        waiting.wait();
+        // Keep the only worker until the actor's timeout has passed, then
+        // send: the actor is still parked with its mailbox armed.
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+        h.addr().send(5);
+        h.wait().unwrap()
+    });
+    assert!(first, "the timeout fired");
+    assert_eq!(second, 5);
+}
+
+#[test]
+fn a_message_handed_to_an_actor_that_is_killed_is_dropped() {
+    let rt = one_worker();
+    let (dropped, guard) = DropCounter::new();
+    rt.block_on(move || {
+        let waiting = Arc::new(Event::new());
+        let h = actors::spawn({
+            let waiting = waiting.clone();
+            move |ctx: &mut Ctx<DropCounter>| {
+                waiting.set();
+                drop(ctx.receive());
+            }
+        });
+        waiting.wait();
+        // No switch point between these: the message is handed over, then
+        // the actor is killed before it runs.
+        h.addr().send(guard);
+        h.kill();
+        assert!(h.wait().is_err());
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
 // ---------------------------------------------------------------------
 // receive_timeout, try_receive
 // ---------------------------------------------------------------------

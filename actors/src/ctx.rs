@@ -156,6 +156,11 @@ impl<M: Send + 'static> Ctx<M> {
                 self.took_one();
                 return m;
             }
+            // Woken with a message handed over: no lock (mailbox docs).
+            if let Some(m) = self.cell.mailbox.take_handed() {
+                self.took_one();
+                return m;
+            }
             if self.cell.mailbox.fetch(&mut self.stash, true) == 0 {
                 grove_runtime::park();
             }

@@ -26,6 +26,25 @@
 //! actor after unlocking. The unpark token covers the race where the
 //! sender comes between the unlock and the park.
 //!
+//! # Hand-off
+//!
+//! That sender does not queue its message: it writes it into the
+//! mailbox's one-message slot `handed` and publishes it (`filled`,
+//! release) under the lock, so the woken actor takes it without locking
+//! again (`take_handed`, acquire). The slot holds at most one message:
+//!
+//! * `waiting` implies an empty queue and an empty slot: `fetch` takes a
+//!   handed message (under the lock, ahead of the queue, which only holds
+//!   later ones) before it arms `waiting`, and a sender clears `waiting`
+//!   when it hands over.
+//! * So only one sender writes the slot between two arms, and only while
+//!   `filled` is false; the actor reads it only after seeing `filled`.
+//!
+//! A receive that times out or unwinds leaves a handed message in the slot
+//! for the next receive; `close` takes it with the queue, and dropping the
+//! mailbox drops it. In a bounded mailbox it counts as `held` from the
+//! hand-off on.
+//!
 //! # Bounds
 //!
 //! A bounded mailbox counts every message that was sent and not yet
@@ -42,7 +61,10 @@
 //! its caller at once) and wakes blocked senders. A send to a closed
 //! mailbox hands the message back, and the sender drops it.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -59,12 +81,34 @@ use grove_runtime::__private::{SpinGuard, SpinLock};
 pub(crate) struct Mailbox<M> {
     /// Messages, waiters, flags.
     state: SpinLock<State<M>>,
+    /// Set (release, under the lock) when `handed` holds a message for the
+    /// actor; cleared by the actor when it takes it (module docs,
+    /// "Hand-off").
+    filled: AtomicBool,
     /// Wakes the actor; set when its green thread starts, before its first
     /// receive (so before `waiting` can ever be set).
     receiver: OnceLock<Unparker>,
     /// The most messages it holds at once (`u32::MAX`: unbounded); the
     /// same as `State::cap`, readable without the lock.
     cap: u32,
+    /// A message handed straight to the waiting actor.
+    handed: UnsafeCell<MaybeUninit<M>>,
+}
+
+// SAFETY: `handed` is written by one sender at a time, under the lock,
+// only while `filled` is false and `waiting` set; it is read (moved out)
+// only by the actor after it saw `filled` with acquire, or under the lock,
+// or by `Drop` with `&mut self` (module docs, "Hand-off"). Everything else
+// is behind the lock or atomic. So sharing a mailbox moves `M`s between
+// threads, which `M: Send` allows.
+unsafe impl<M: Send> Sync for Mailbox<M> {}
+// SAFETY: as above.
+unsafe impl<M: Send> Send for Mailbox<M> {}
+
+impl<M> Drop for Mailbox<M> {
+    fn drop(&mut self) {
+        drop(self.take_handed());
+    }
 }
 
 /// The locked part of a mailbox.
@@ -140,8 +184,10 @@ impl<M> Mailbox<M> {
                 waiting: false,
                 closed: false,
             }),
+            filled: AtomicBool::new(false),
             receiver: OnceLock::new(),
             cap: bound,
+            handed: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -161,12 +207,38 @@ impl<M> Mailbox<M> {
         let _ = self.receiver.set(u);
     }
 
-    /// Appends under the lock and tells the caller whether to wake the
-    /// actor.
+    /// Adds `m` under the lock: handed straight to the actor if it waits
+    /// (then the caller must wake it, and this returns true), else queued.
     #[inline]
-    fn push_locked(st: &mut State<M>, m: M) -> bool {
-        st.queue.push_back(m);
-        std::mem::take(&mut st.waiting)
+    fn push_locked(&self, st: &mut State<M>, m: M) -> bool {
+        if !st.waiting {
+            st.queue.push_back(m);
+            return false;
+        }
+        st.waiting = false;
+        if st.cap != u32::MAX {
+            st.held += 1;
+        }
+        // SAFETY: `waiting` was set, so the slot is empty and nobody else
+        // writes it or reads it until `filled` is published below; we hold
+        // the lock (module docs, "Hand-off").
+        unsafe { (*self.handed.get()).write(m) };
+        self.filled.store(true, Ordering::Release);
+        true
+    }
+
+    /// The actor takes the message handed to it, if there is one. Only the
+    /// actor (or `close`/`Drop`) calls this.
+    #[inline]
+    pub(crate) fn take_handed(&self) -> Option<M> {
+        if !self.filled.load(Ordering::Acquire) {
+            return None;
+        }
+        self.filled.store(false, Ordering::Relaxed);
+        // SAFETY: `filled` (acquire) says a sender wrote the slot and will
+        // not touch it again; no sender writes it before `waiting` is armed
+        // again, which only the actor does, after this read.
+        Some(unsafe { (*self.handed.get()).assume_init_read() })
     }
 
     /// Wakes the actor (after the lock is released).
@@ -180,7 +252,7 @@ impl<M> Mailbox<M> {
     /// Appends `m`, releases the lock, and wakes the actor if it waits.
     #[inline]
     fn deliver(&self, mut st: SpinGuard<'_, State<M>>, m: M) {
-        let wake = Mailbox::push_locked(&mut st, m);
+        let wake = self.push_locked(&mut st, m);
         drop(st);
         if wake {
             self.wake_receiver();
@@ -223,7 +295,7 @@ impl<M> Mailbox<M> {
             }
             if st.has_room() {
                 st.unlist(id);
-                let wake = Mailbox::push_locked(&mut st, m);
+                let wake = self.push_locked(&mut st, m);
                 // There may be room for the next sender too.
                 let next = self.next_sender_if_room(&mut st);
                 drop(st);
@@ -299,10 +371,18 @@ impl<M> Mailbox<M> {
     #[inline]
     pub(crate) fn fetch(&self, into: &mut VecDeque<M>, arm: bool) -> usize {
         let mut st = self.state.lock();
+        // A handed message first: everything queued came after it.
+        let handed = match self.take_handed() {
+            Some(m) => {
+                into.push_back(m);
+                1
+            }
+            None => 0,
+        };
         let n = st.queue.len();
         if n == 0 {
-            st.waiting = arm;
-            return 0;
+            st.waiting = arm && handed == 0;
+            return handed;
         }
         if into.is_empty() {
             std::mem::swap(into, &mut st.queue);
@@ -313,7 +393,7 @@ impl<M> Mailbox<M> {
             st.held += n as u32;
         }
         st.waiting = false;
-        n
+        n + handed
     }
 
     /// The actor received `n` messages it had fetched (bounded mailboxes
@@ -343,7 +423,12 @@ impl<M> Mailbox<M> {
             let mut st = self.state.lock();
             st.closed = true;
             st.held = 0;
-            (std::mem::take(&mut st.queue), st.blocked.take())
+            st.waiting = false;
+            let mut queue = std::mem::take(&mut st.queue);
+            if let Some(m) = self.take_handed() {
+                queue.push_front(m);
+            }
+            (queue, st.blocked.take())
         };
         for (_, u) in senders.map(|b| b.list).unwrap_or_default() {
             u.unpark();
@@ -358,7 +443,8 @@ impl<M> Mailbox<M> {
 
     /// Messages queued here (not counting the actor's stash).
     pub(crate) fn queued(&self) -> usize {
-        self.state.lock().queue.len()
+        let st = self.state.lock();
+        st.queue.len() + usize::from(self.filled.load(Ordering::Acquire))
     }
 }
 

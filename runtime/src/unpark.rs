@@ -132,7 +132,7 @@ impl Unparker {
 impl fmt::Debug for Unparker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.waker {
-            Waker::Green(t) => format!("green thread {}", t.id),
+            Waker::Green(t) => format!("green thread {}", t.get().id),
             Waker::Os(_) => "OS thread".to_string(),
         };
         f.debug_tuple("Unparker").field(&kind).finish()
