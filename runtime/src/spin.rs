@@ -22,6 +22,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A test-and-test-and-set spin lock for very short critical sections.
+///
+/// `repr(C)`, the lock byte first: a container can then place it next to
+/// the fields it keeps hot outside the lock (grove-actors' mailbox does).
+#[repr(C)]
 pub struct SpinLock<T> {
     /// Whether someone holds it.
     locked: AtomicBool,
