@@ -19,6 +19,16 @@ fn getters<T>(q: &Queue<T>) -> usize {
     debug_count(q, "getters: ")
 }
 
+/// A green thread blocked in `q.get()`, once it is parked there.
+fn parked_getter(q: &Queue<u32>) -> grove::JoinHandle<Result<u32, RecvError>> {
+    let h = grove::spawn({
+        let q = q.clone();
+        move || q.get()
+    });
+    wait_parked(h.id(), "queue");
+    h
+}
+
 /// How many contexts are blocked in `put`.
 fn putters<T>(q: &Queue<T>) -> usize {
     debug_count(q, "putters: ")
@@ -253,11 +263,7 @@ fn a_getter_killed_after_being_notified_hands_the_item_on() {
             }
         });
         wait_parked(a.id(), "queue");
-        let b = grove::spawn({
-            let q = q.clone();
-            move || q.get()
-        });
-        wait_parked(b.id(), "queue");
+        let b = parked_getter(&q);
         // No switch point between these two: `a` is notified (it is first)
         // and then killed before it can run and take the item.
         q.put(7).unwrap();
@@ -277,16 +283,8 @@ fn an_item_handed_to_a_getter_that_is_killed_keeps_its_place() {
     let rt = one_worker();
     let q: Queue<u32> = Queue::unbounded();
     let (b_got, rest) = rt.block_on(move || {
-        let a = grove::spawn({
-            let q = q.clone();
-            move || q.get()
-        });
-        wait_parked(a.id(), "queue");
-        let b = grove::spawn({
-            let q = q.clone();
-            move || q.get()
-        });
-        wait_parked(b.id(), "queue");
+        let a = parked_getter(&q);
+        let b = parked_getter(&q);
         // No switch point until the join: 7 is handed to `a`, 8 and 9 are
         // put while it is on its way, then `a` is killed.
         q.put(7).unwrap();
