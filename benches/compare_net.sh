@@ -6,6 +6,10 @@
 #   benches/compare_net.sh                    grove, then the peers
 #   PEERS=0 benches/compare_net.sh            grove only
 #   RUNS=1 DURATION=2 PEERS=0 benches/compare_net.sh    a quick smoke
+#   INTERLEAVE=1 benches/compare_net.sh       RUNS rounds, each one run of
+#                                             grove's cases, then one of the
+#                                             peers' (run.sh with RUNS=1);
+#                                             medians over the rounds
 #
 # Workloads, as run.sh (see the peers' README):
 #   echo: the peers' target/release/loadgen --addr A --conns C --duration D
@@ -252,31 +256,70 @@ measure() { # echo|http mode C run
     record "$1-$2" "$SYSTEM" "$3" "$4" "$R_RPS" "$R_P99" "$R_EXTRA foreign_cpu=$FOREIGN tries=$try"
 }
 
-for run in $(seq "$RUNS"); do
+grove_round() { # run: one measurement of each of grove's cases
+    local wl mode c
     for wl in $WORKLOADS; do
         for mode in $MODES; do
             if [ "$wl" = echo ]; then
-                for c in $ECHO_CONNS; do measure echo "$mode" "$c" "$run"; done
+                for c in $ECHO_CONNS; do measure echo "$mode" "$c" "$1"; done
             else
-                for c in $HTTP_CONNS; do measure http "$mode" "$c" "$run"; done
+                for c in $HTTP_CONNS; do measure http "$mode" "$c" "$1"; done
             fi
         done
     done
-done
-rm -f "$OUT/wrk.tmp" "$OUT/cw.before" "$OUT/cw.after"
+}
 
-if [ -s "$OUT/runs.tsv" ]; then
-    FOREIGN_MAX=$FOREIGN_MAX "$PY" "$PEERS_DIR/summarize.py" "$OUT/runs.tsv" | tee "$OUT/summary.txt"
+summarize_grove() {
+    rm -f "$OUT/wrk.tmp" "$OUT/cw.before" "$OUT/cw.after"
+    if [ -s "$OUT/runs.tsv" ]; then
+        FOREIGN_MAX=$FOREIGN_MAX "$PY" "$PEERS_DIR/summarize.py" "$OUT/runs.tsv" | tee "$OUT/summary.txt"
+    fi
+    echo "raw logs (grove): $OUT/"
+}
+
+peers_run() { # runs: the peers, by their own run.sh
+    RUNS=$1 DURATION=$DURATION WARMUP=$WARMUP MODES=$MODES WORKLOADS=$WORKLOADS \
+        ECHO_SYSTEMS=$ECHO_SYSTEMS ECHO_CONNS=$ECHO_CONNS \
+        HTTP_SYSTEMS=$HTTP_SYSTEMS HTTP_CONNS=$HTTP_CONNS \
+        PRIO=$PRIO SPIN_PINNED=$SPIN_PINNED FOREIGN_MAX=$FOREIGN_MAX \
+        MAX_TRIES=$MAX_TRIES QUIET_WAIT=$QUIET_WAIT \
+        "$PEERS_DIR/run.sh"
+}
+
+if [ "${INTERLEAVE:-0}" = 1 ]; then
+    # A slow spell of the machine then hits grove and the peers alike,
+    # instead of one whole side of the comparison.
+    PEER_TSVS=()
+    for run in $(seq "$RUNS"); do
+        echo "# round $run/$RUNS: grove"
+        grove_round "$run"
+        [ "$PEERS" = 0 ] && continue
+        echo "# round $run/$RUNS: peers ($PEERS_DIR/run.sh, RUNS=1)"
+        before=$(cd "$PEERS_DIR" && ls -d results/*/ 2>/dev/null | sort | tail -n 1)
+        peers_run 1 | grep -v '^RESULT'
+        after=$(cd "$PEERS_DIR" && ls -d results/*/ 2>/dev/null | sort | tail -n 1)
+        if [ -n "$after" ] && [ "$after" != "$before" ] && [ -s "$PEERS_DIR/$after/runs.tsv" ]; then
+            PEER_TSVS+=("$PEERS_DIR/$after/runs.tsv")
+        else
+            echo "# round $run: the peers' run left no runs.tsv" >&2
+        fi
+    done
+    summarize_grove
+    if [ ${#PEER_TSVS[@]} -gt 0 ]; then
+        echo
+        echo "# peers: medians over ${#PEER_TSVS[@]} rounds"
+        FOREIGN_MAX=$FOREIGN_MAX "$PY" "$PEERS_DIR/summarize.py" "${PEER_TSVS[@]}"
+    fi
+    exit 0
 fi
-echo "raw logs (grove): $OUT/"
+
+for run in $(seq "$RUNS"); do
+    grove_round "$run"
+done
+summarize_grove
 
 # --- the peers, by their own run.sh -----------------------------------------
 [ "$PEERS" = 0 ] && exit 0
 echo
 echo "# peers: $PEERS_DIR/run.sh"
-RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP MODES=$MODES WORKLOADS=$WORKLOADS \
-    ECHO_SYSTEMS=$ECHO_SYSTEMS ECHO_CONNS=$ECHO_CONNS \
-    HTTP_SYSTEMS=$HTTP_SYSTEMS HTTP_CONNS=$HTTP_CONNS \
-    PRIO=$PRIO SPIN_PINNED=$SPIN_PINNED FOREIGN_MAX=$FOREIGN_MAX \
-    MAX_TRIES=$MAX_TRIES QUIET_WAIT=$QUIET_WAIT \
-    "$PEERS_DIR/run.sh"
+peers_run "$RUNS"

@@ -187,6 +187,10 @@ impl WaitList {
             // SAFETY: as in `wake_one`.
             unsafe { e.waiter.wake() };
         }
+        // Usually empty (one reader per socket): skip the drain's set-up.
+        if self.rest.is_empty() {
+            return;
+        }
         for e in self.rest.drain(..) {
             // SAFETY: as in `wake_one`.
             unsafe { e.waiter.wake() };
