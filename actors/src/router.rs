@@ -7,7 +7,7 @@
 //!   and few keys move when the set of routees changes (a hash ring with
 //!   virtual nodes);
 //! * [`Pool`] — `n` identical workers under a one-for-one
-//!   [`Supervisor`](crate::supervisor::Supervisor), round-robin over
+//!   [`Supervisor`], round-robin over
 //!   whichever instances are alive: a crashed worker is restarted and
 //!   its new address used from then on.
 //!
