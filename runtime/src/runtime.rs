@@ -369,6 +369,17 @@ impl Drop for Runtime {
     }
 }
 
+/// Calls `f` with the runtime the free functions use from the calling
+/// context, borrowed from the running green thread when there is one (no
+/// reference count: two atomic operations less on a spawn).
+#[inline]
+pub(crate) fn with_current_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
+    match crate::park::current_task() {
+        Some(t) => f(&t.shared),
+        None => f(&current_shared()),
+    }
+}
+
 /// The runtime the free functions use from the calling context.
 pub(crate) fn current_shared() -> Arc<Shared> {
     if let Some(t) = crate::park::current_task() {

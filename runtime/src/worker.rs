@@ -574,8 +574,6 @@ impl Worker {
         }
     }
 
-    /// Resumes a task once (starting it first if it has not run yet) and
-    /// files it according to how it suspended.
     /// Makes the coroutine of a task that has not run yet, on a stack from
     /// the pool; false if it must not run (killed before it started, no
     /// stack, or already finished), in which case it was finished here.
@@ -631,6 +629,8 @@ impl Worker {
         true
     }
 
+    /// Resumes a task once (starting it first if it has not run yet) and
+    /// files it according to how it suspended.
     fn run_task(&self, p: TaskPtr) {
         // SAFETY: `p` came from `ready`/`remote` or `adopt`, so the task is
         // in this worker's live table until `finish` below.
