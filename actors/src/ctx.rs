@@ -147,6 +147,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// h.addr().send("hi");
     /// assert_eq!(h.wait().unwrap(), "hi");
     /// ```
+    #[inline]
     pub fn receive(&mut self) -> M {
         // The hot path of every actor: kept apart from `receive_until`,
         // whose deadline handling made pingpong ~30 % slower when this was

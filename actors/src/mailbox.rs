@@ -277,6 +277,7 @@ impl<M> Mailbox<M> {
     /// Sends `m`, waiting while a bounded mailbox is full, until
     /// `deadline` (`None`: for as long as it takes). A switch point while
     /// it waits.
+    #[inline]
     pub(crate) fn send(&self, m: M, deadline: Option<Instant>) -> Result<(), Refused<M>> {
         let st = self.state.lock();
         if self.closed.load(Ordering::Relaxed) {
