@@ -477,17 +477,24 @@ impl<T> Queue<T> {
             drop(st);
             park_or(WaitKind::Queue, deadline, || self.abandon_get(me, &slot));
             // Handed an item: the putter took our entry off and is done.
-            if let Some(v) = slot.take() {
-                self.inner.handoff_pending.store(false, Ordering::Release);
+            if let Some(v) = self.take_handed(&slot) {
                 return Ok(v);
             }
             st = self.inner.state.lock();
             // Handed one after the check above (we were woken early).
-            if let Some(v) = slot.take() {
-                self.inner.handoff_pending.store(false, Ordering::Release);
+            if let Some(v) = self.take_handed(&slot) {
                 return Ok(v);
             }
         }
+    }
+
+    /// Takes the item handed to this getter's `slot`, if there is one, and
+    /// ends the hand-off, so the next one may begin.
+    #[inline(always)]
+    fn take_handed(&self, slot: &Handoff<T>) -> Option<T> {
+        let v = slot.take()?;
+        self.inner.handoff_pending.store(false, Ordering::Release);
+        Some(v)
     }
 
     /// A getter leaves without getting: forget its entry, and if it had
@@ -496,11 +503,10 @@ impl<T> Queue<T> {
     fn abandon_get(&self, id: u64, slot: &Handoff<T>) {
         let mut st = self.inner.state.lock();
         if !st.getters.remove(id) {
-            if let Some(v) = slot.take() {
+            if let Some(v) = self.take_handed(slot) {
                 // The oldest item: it was handed over on an empty queue,
                 // and nothing was handed over since.
                 st.items.push_front(v);
-                self.inner.handoff_pending.store(false, Ordering::Release);
             }
             st.wake_getter_if_item();
         }
