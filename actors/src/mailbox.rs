@@ -85,8 +85,7 @@ pub(crate) struct Mailbox<M> {
     /// Wakes the actor; set when its green thread starts, before its first
     /// receive (so before `waiting` can ever be set).
     receiver: OnceLock<Unparker>,
-    /// The most messages it holds at once (`u32::MAX`: unbounded); the
-    /// same as `State::cap`, readable without the lock.
+    /// The most messages it holds at once (`u32::MAX`: unbounded).
     cap: u32,
     /// Set (release, under the lock) when `handed` holds a message for the
     /// actor; cleared by the actor when it takes it (module docs,
@@ -127,8 +126,6 @@ struct State<M> {
     blocked: Option<Box<Blocked>>,
     /// Fetched into the actor's stash, not yet received (bounded only).
     held: u32,
-    /// The bound (`u32::MAX`: none).
-    cap: u32,
 }
 
 /// Senders blocked on a full mailbox.
@@ -141,12 +138,6 @@ struct Blocked {
 }
 
 impl<M> State<M> {
-    /// Whether there is room for one more message.
-    #[inline]
-    fn has_room(&self) -> bool {
-        self.queue.len() + (self.held as usize) < self.cap as usize
-    }
-
     /// The blocked senders, made on first use.
     fn blocked(&mut self) -> &mut Blocked {
         self.blocked.get_or_insert_with(Box::default)
@@ -183,7 +174,6 @@ impl<M> Mailbox<M> {
                 queue: VecDeque::new(),
                 blocked: None,
                 held: 0,
-                cap: bound,
             }),
             filled: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
@@ -206,9 +196,9 @@ impl<M> Mailbox<M> {
     #[inline]
     fn has_room(&self, st: &State<M>) -> bool {
         if self.waiting.load(Ordering::Relaxed) {
-            !self.is_bounded() || st.held < st.cap
+            !self.is_bounded() || st.held < self.cap
         } else {
-            st.has_room()
+            st.queue.len() + (st.held as usize) < self.cap as usize
         }
     }
 
@@ -405,7 +395,7 @@ impl<M> Mailbox<M> {
         } else {
             into.append(&mut st.queue);
         }
-        if st.cap != u32::MAX {
+        if self.is_bounded() {
             st.held += n as u32;
         }
         self.waiting.store(false, Ordering::Relaxed);
