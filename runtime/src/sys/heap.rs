@@ -112,11 +112,7 @@ fn is_arena_heap(maps: &str, base: usize, probe: usize) -> bool {
         ) else {
             continue;
         };
-        let Some((lo, hi)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-        else {
+        let Some((lo, hi)) = parse_range(range) else {
             continue;
         };
         if hi <= covered || lo >= end {
@@ -135,6 +131,17 @@ fn is_arena_heap(maps: &str, base: usize, probe: usize) -> bool {
         }
     }
     false
+}
+
+/// The `lo-hi` (hexadecimal) address range that starts a line of
+/// `/proc/self/maps` or `smaps`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn parse_range(field: &str) -> Option<(usize, usize)> {
+    let (lo, hi) = field.split_once('-')?;
+    Some((
+        usize::from_str_radix(lo, 16).ok()?,
+        usize::from_str_radix(hi, 16).ok()?,
+    ))
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
@@ -189,15 +196,9 @@ mod tests {
         let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
         let mut inside = false;
         for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ') {
-                if let Some((lo, hi)) = range.split_once('-') {
-                    if let (Ok(lo), Ok(hi)) =
-                        (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-                    {
-                        inside = (lo..hi).contains(&addr);
-                        continue;
-                    }
-                }
+            if let Some((lo, hi)) = line.split_once(' ').and_then(|(r, _)| parse_range(r)) {
+                inside = (lo..hi).contains(&addr);
+                continue;
             }
             if inside {
                 if let Some(flags) = line.strip_prefix("VmFlags:") {
