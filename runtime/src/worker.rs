@@ -615,13 +615,12 @@ impl Worker {
         task.guard[0].store(lo, Ordering::Relaxed);
         task.guard[1].store(hi, Ordering::Relaxed);
         task.owner.store(self.index, Ordering::Release);
-        let tp = p;
         local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
-            // SAFETY: `tp` is the task being resumed; its worker's live
+            // SAFETY: `p` is the task being resumed; its worker's live
             // table holds it across every resume, and this runs inside
             // one, on the owning worker, once (the coroutine is made once).
             unsafe {
-                let t = tp.get();
+                let t = p.get();
                 t.local().yielder = y as *const _;
                 t.run_body();
             }
