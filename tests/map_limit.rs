@@ -18,9 +18,12 @@ fn exhausting_the_mapping_limit_is_a_clear_error() {
     // guard markers share theirs): exercise that kind. Nothing in this
     // test binary has made a stack yet, so the choice still applies.
     std::env::set_var("GROVE_STACK_GUARD", "mprotect");
+    // Each green thread on a stack of its own: a worker that shares stacks
+    // (past 16,384 of them by default) never reaches the limit.
     let rt = grove::Runtime::builder()
         .workers(1)
         .stack_size(16 * 1024)
+        .share_stacks_after(usize::MAX)
         .build()
         .unwrap();
     let (count, err) = rt.block_on(move || {

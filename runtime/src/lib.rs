@@ -57,6 +57,7 @@ mod park;
 mod reactor;
 mod ring;
 mod runtime;
+mod slice;
 mod spawn;
 mod spin;
 mod stack;
@@ -83,5 +84,6 @@ pub use unpark::{park, park_deadline, park_timeout, Unparker};
 /// (grove-actors), with no stability promise.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::slice::evictions as stack_evictions;
     pub use crate::spin::{SpinGuard, SpinLock};
 }

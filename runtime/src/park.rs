@@ -412,16 +412,77 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
             crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen, timer_at.is_some());
         }
     }
-    // Where the stack is now, for the wake to prefetch (`Task::prefetch_resume`).
-    let here = 0u8;
-    task.parked_sp
-        .store(std::ptr::addr_of!(here) as usize, Ordering::Relaxed);
+    // Where the stack is now: for the wake to prefetch
+    // (`Task::prefetch_resume`), and the low end of what an eviction
+    // copies (`slice`).
+    task.parked_sp.store(stack_pointer(), Ordering::Relaxed);
     // SAFETY: `yielder` was set by the coroutine's root for this task and
     // lives at the base of its stack for as long as the coroutine exists; we
     // are running on that coroutine (current_task excludes greenlet stacks).
     unsafe { (*yielder).suspend(Suspend::Park) };
     task.wait_kind
         .store(WaitKind::Running as u8, Ordering::Relaxed);
+}
+
+/// The stack pointer of the caller's frame (inlined into it). What a
+/// switch from there pushes lies at most `slice::SWITCH_MARGIN` below.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads a register into a fresh output; touches no memory.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        // A local of this (inlined) frame: at or above the stack pointer.
+        let here = 0u8;
+        sp = std::ptr::addr_of!(here) as usize;
+    }
+    sp
+}
+
+/// Lends the calling green thread's stack to others until the returned
+/// guard drops: something outside it will point into its stack while it
+/// waits (`Queue`'s hand-off slot), so it must not be evicted meanwhile
+/// (`slice`, invariant 3). `None` on a stack that is shared, or on a
+/// worker that shares stacks (the caller then waits without pointing into
+/// its stack, and may be evicted); on a plain OS thread, whose stack never
+/// moves, a guard that does nothing.
+#[inline]
+pub(crate) fn lend_stack() -> Option<StackLoan> {
+    match current_task() {
+        Some(task) => {
+            // SAFETY: as in `park_green`; the borrow ends at once.
+            let st = unsafe { &mut task.local().slice };
+            if st.shared || crate::worker::sharing_stacks() {
+                return None;
+            }
+            st.pins += 1;
+            Some(StackLoan(Some(NonNull::from(task))))
+        }
+        None => Some(StackLoan(None)),
+    }
+}
+
+/// A pin from [`lend_stack`], released when dropped (also by an unwind).
+pub(crate) struct StackLoan(Option<NonNull<Task>>);
+
+impl Drop for StackLoan {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(t) = self.0 {
+            // SAFETY: made by `lend_stack` in this green thread, which is
+            // running (it drops its own guard), so it is live and ours.
+            unsafe { t.as_ref().local().slice.pins -= 1 };
+        }
+    }
 }
 
 /// `gevent.sleep(0)`: lets every other ready green thread run once, then
@@ -432,6 +493,8 @@ pub(crate) fn yield_now() {
             check_task(task);
             // SAFETY: as in `park_green`.
             let yielder = unsafe { task.local().yielder };
+            // As in `park_green`: every suspension says where it is.
+            task.parked_sp.store(stack_pointer(), Ordering::Relaxed);
             // SAFETY: as in `park_green`.
             unsafe { (*yielder).suspend(Suspend::Yield) };
             check_task(task);

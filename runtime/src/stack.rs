@@ -272,11 +272,6 @@ pub(crate) fn page_size() -> usize {
     })
 }
 
-/// The guard page range `[lo, hi)` below a stack.
-pub(crate) fn guard_range(stack: &PooledStack) -> (usize, usize) {
-    (stack.lo, stack.lo + page_size())
-}
-
 /// One green-thread stack: `[lo, lo + page)` is its guard, `[lo + page,
 /// lo + page + size)` its usable memory. It owns that address range: no
 /// other stack, and nothing else in the process, maps or uses it.
@@ -457,6 +452,12 @@ impl StackPool {
             }
         }
         self.take_slow(size)
+    }
+
+    /// Whether [`take`](Self::take) would reuse a pooled stack.
+    #[inline]
+    pub(crate) fn has_free(&self, size: usize) -> bool {
+        size == self.default_size && !self.free.is_empty()
     }
 
     /// [`take`](Self::take) when the pool has none: a spare, or new ones.

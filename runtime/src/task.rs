@@ -63,7 +63,8 @@ use corosensei::{Coroutine, Yielder};
 use crate::join::{JoinError, Packet};
 use crate::park::WaitKind;
 use crate::runtime::Shared;
-use crate::stack::{PooledStack, StartReservation};
+use crate::slice::{SliceState, SlotStack};
+use crate::stack::StartReservation;
 
 /// A shared reference to a green thread.
 pub(crate) type TaskRef = Arc<Task>;
@@ -78,7 +79,7 @@ pub(crate) enum Suspend {
 }
 
 /// The coroutine type every green thread runs in.
-pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), PooledStack>;
+pub(crate) type GreenCoroutine = Coroutine<(), Suspend, (), SlotStack>;
 
 pub(crate) const SCHEDULED: u8 = 0;
 pub(crate) const RUNNING: u8 = 1;
@@ -210,6 +211,8 @@ pub(crate) struct TaskLocal {
     pub(crate) live_key: Option<usize>,
     /// Its claim on a stack, until it starts.
     pub(crate) reservation: Option<StartReservation>,
+    /// Its share of its stack (`slice`).
+    pub(crate) slice: SliceState,
 }
 
 /// One active `grove::timeout` scope.
@@ -299,6 +302,7 @@ impl<B: Body> Task<B> {
                 timer_at: None,
                 live_key: None,
                 reservation: Some(reservation),
+                slice: SliceState::default(),
             }),
             body,
         });

@@ -70,7 +70,7 @@ use crate::park::{self, clone_task_ref};
 use crate::reactor::ScheduledIo;
 use crate::ring::Ring;
 use crate::runtime::Shared;
-use crate::stack::{guard_range, StackPool};
+use crate::slice::Slots;
 use crate::task::{Suspend, Task, TaskRef, DONE, NO_OWNER, PARKED, RUNNING, SCHEDULED};
 
 /// How long an idle worker of a multi-worker runtime spins for work from
@@ -208,8 +208,11 @@ pub(crate) struct Worker {
     new: Deque<TaskRef>,
     /// Timers of the tasks it runs.
     timers: UnsafeCell<crate::timer::TimerHeap>,
-    /// Stacks for reuse.
-    stacks: UnsafeCell<StackPool>,
+    /// Its stacks: pooled, in use, shared (`slice`).
+    slots: UnsafeCell<Slots>,
+    /// The task that suspended last, while it has not finished: the one a
+    /// starting task may share a stack with.
+    last_suspended: Cell<Option<NonNull<Task>>>,
     /// The event loop.
     poll: RefCell<mio::Poll>,
     /// Turn counter.
@@ -289,6 +292,15 @@ pub(crate) fn schedule_new(task: TaskRef) {
     }
 }
 
+/// Whether the current worker (if this is one) is sharing stacks: a
+/// task that waits then had better not pin its stack (`park::lend_stack`).
+#[inline]
+pub(crate) fn sharing_stacks() -> bool {
+    // SAFETY: only this worker's thread touches its slots, and nothing
+    // else borrows them during this call.
+    current().is_some_and(|w| unsafe { (*w.slots.get()).sharing() })
+}
+
 /// Arms a timer on the current worker (the caller is a green thread on
 /// it); `replaces` says that it makes an earlier entry of the same task
 /// stale.
@@ -308,6 +320,7 @@ impl Worker {
         new: Deque<TaskRef>,
     ) -> Worker {
         let stack_size = shared.config.stack_size;
+        let share_after = shared.config.share_stacks_after;
         let me = NonNull::from(&shared.workers[index]);
         Worker {
             index,
@@ -316,7 +329,8 @@ impl Worker {
             ready: UnsafeCell::new(Ring::new()),
             new,
             timers: UnsafeCell::new(Default::default()),
-            stacks: UnsafeCell::new(StackPool::new(stack_size)),
+            slots: UnsafeCell::new(Slots::new(stack_size, share_after)),
+            last_suspended: Cell::new(None),
             poll: RefCell::new(poll),
             tick: Cell::new(0),
             new_first: Cell::new(0),
@@ -597,8 +611,11 @@ impl Worker {
             return false;
         }
         // SAFETY: as above.
-        let stacks = unsafe { &mut *self.stacks.get() };
-        let stack = stacks.take(task.stack_size);
+        let slots = unsafe { &mut *self.slots.get() };
+        // SAFETY: `task` is ours and starting; `last_suspended` is a task of
+        // this worker that suspended and has not finished (`finish` forgets
+        // it), and no borrow of either's worker-only part is live.
+        let stack = unsafe { slots.take(task, self.last_suspended.get()) };
         // Started (or failed to): no longer pending.
         local.reservation = None;
         let stack = match stack {
@@ -611,7 +628,7 @@ impl Worker {
                 return false;
             }
         };
-        let (lo, hi) = guard_range(&stack);
+        let (lo, hi) = Slots::guard_range(&stack);
         task.guard[0].store(lo, Ordering::Relaxed);
         task.guard[1].store(hi, Ordering::Relaxed);
         task.owner.store(self.index, Ordering::Release);
@@ -639,6 +656,12 @@ impl Worker {
         if unsafe { task.local() }.coroutine.is_none() && !self.start(p) {
             return;
         }
+        // SAFETY: as above.
+        if unsafe { task.local() }.slice.evicted {
+            // SAFETY: only this thread touches its slots; `task` is about to
+            // run and nothing borrows a task's worker-only part here.
+            unsafe { (*self.slots.get()).restore(task) };
+        }
         task.state.store(RUNNING, Ordering::Release);
         park::set_current(Some(NonNull::from(task)));
         let ws = self.my_shared();
@@ -656,6 +679,9 @@ impl Worker {
             ws.running_id.store(0, Ordering::Relaxed);
         }
         park::set_current(None);
+        if !matches!(result, CoroutineResult::Return(())) {
+            self.last_suspended.set(Some(NonNull::from(task)));
+        }
         match result {
             CoroutineResult::Yield(Suspend::Park) => {
                 if task
@@ -682,13 +708,17 @@ impl Worker {
     /// task must not be touched after this.
     fn finish(&self, task: &Task) {
         task.state.store(DONE, Ordering::Release);
-        // SAFETY: as in `run_task`.
-        let local = unsafe { task.local() };
-        if let Some(co) = local.coroutine.take() {
-            // SAFETY: only this thread touches its pool.
-            unsafe { (*self.stacks.get()).give(co.into_stack()) };
+        // SAFETY: as in `run_task`; the borrow ends at once.
+        if let Some(co) = unsafe { task.local() }.coroutine.take() {
+            // SAFETY: only this thread touches its slots; the task has
+            // finished and nothing borrows its worker-only part.
+            unsafe { (*self.slots.get()).release(co.into_stack(), task) };
         }
-        if let Some(key) = local.live_key.take() {
+        if self.last_suspended.get() == Some(NonNull::from(task)) {
+            self.last_suspended.set(None);
+        }
+        // SAFETY: as in `run_task`.
+        if let Some(key) = unsafe { task.local() }.live_key.take() {
             let owned = self.my_shared().live.lock().try_remove(key);
             drop(owned);
         }

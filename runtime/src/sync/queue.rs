@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use crate::spin::SpinLock;
 
 use super::waiters::{deadline_in, expired, park_or, WaitList};
-use crate::park::WaitKind;
+use crate::park::{lend_stack, StackLoan, WaitKind};
 
 /// A FIFO queue for many producers and many consumers, green threads and
 /// OS threads alike (gevent's `gevent.queue.Queue`).
@@ -446,6 +446,9 @@ impl<T> Queue<T> {
     #[inline(always)]
     fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let slot = Handoff::<T>::new();
+        // Lent while an entry may carry `slot`: held until we return, after
+        // the entry is gone (dropped before `slot`).
+        let mut loan: Option<Option<StackLoan>> = None;
         let mut st = self.inner.state.lock();
         let mut id: Option<u64> = None;
         loop {
@@ -471,7 +474,11 @@ impl<T> Queue<T> {
             }
             let me = match id {
                 Some(i) if st.getters.contains(i) => i,
-                _ => st.getters.push_current_with(Some(slot.as_slot())),
+                _ => {
+                    // A getter on a shared stack waits without the slot.
+                    let lent = loan.get_or_insert_with(lend_stack).is_some();
+                    st.getters.push_current_with(lent.then(|| slot.as_slot()))
+                }
             };
             id = Some(me);
             drop(st);

@@ -1,0 +1,384 @@
+//! Stack slicing: green threads that share one guard-paged stack, the
+//! live bytes of each parked one copied out to the heap until it runs
+//! again (greenlet's "stack slicing", `DESIGN.md`, "Stacks").
+//!
+//! ```text
+//!   slot (one pooled stack)          save areas (heap, one per task)
+//!   base ┌──────────────────┐
+//!        │ resident's frames│ ◄─ restore ── [B's live bytes]
+//!     sp ├──────────────────┤ ── evict  ──► [A's live bytes]
+//!        │ (unused)         │
+//!        └── guard page ────┘
+//! ```
+//!
+//! A dedicated stack costs at least one touched 4 KiB page per green
+//! thread, and a fresh page costs microseconds of kernel work the first
+//! time it is touched. A parked actor uses about 1 KiB of its stack. So
+//! once a worker holds many stacks ([`Slots::share_after`]), a green thread
+//! that starts takes the stack of the one that suspended last instead of a
+//! fresh one: that one's live bytes, `[parked sp - SWITCH_MARGIN, base)`,
+//! are copied to its save area (*evicted*), and copied back to the same
+//! addresses (*restored*) before it runs again, evicting whoever is there
+//! then. The bytes go back to the same addresses, so every pointer inside
+//! the stack stays valid.
+//!
+//! # Invariants
+//!
+//! 1. A slot's bytes belong to one task at a time, its `resident`; every
+//!    other task made on it (a *claimant*) is evicted, its live bytes in
+//!    its save area.
+//! 2. A task runs only while it is resident (`Worker::run_task` restores
+//!    it first), and is evicted only while suspended.
+//! 3. Nothing outside a suspended task points into its stack, unless the
+//!    task is *pinned*; a pinned task is never evicted. The one thing that
+//!    pins is `Queue`'s hand-off slot on a waiting getter's stack
+//!    ([`crate::park::lend_stack`]), and a task whose stack is shared never
+//!    pins: it waits without the hand-off. So the resident a restore has to
+//!    evict is never pinned (it is on a shared stack), and a restore never
+//!    waits.
+//! 4. Slots, save areas and the bookkeeping here are touched only by the
+//!    owning worker thread, as the rest of a task's worker-only part.
+//! 5. A slot's stack goes back to the pool when its last claimant finishes.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use corosensei::stack::{Stack, StackPointer};
+use slab::Slab;
+
+use crate::stack::{PooledStack, StackPool};
+use crate::task::Task;
+
+mod arena;
+
+use arena::{Arena, SaveBuf};
+
+/// How far below the stack pointer a suspended task's switch reaches,
+/// measured from where `park` reads it: the return address and frame of
+/// `Yielder::suspend` (inlined in release builds) and the three words the
+/// switch pushes. Generous on purpose: `tests/stack_sharing.rs` crashes
+/// with a margin of 0 in a release build (24 bytes are needed) and of 64
+/// in a debug build, which does not inline `suspend` and its callees; the
+/// cost is a few cache lines per copy.
+#[cfg(not(debug_assertions))]
+pub(crate) const SWITCH_MARGIN: usize = 256;
+#[cfg(debug_assertions)]
+pub(crate) const SWITCH_MARGIN: usize = 2048;
+
+/// Stacks a worker holds before the tasks it starts share them: 64 MiB
+/// of touched stack pages, past the 10,000 green threads of a typical
+/// large program (a 10,000-actor ring runs faster on its own stacks).
+pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
+
+/// The default of `RuntimeBuilder::share_stacks_after`:
+/// `GROVE_STACK_SHARE_AFTER` (a number, or `off`), else
+/// [`DEFAULT_SHARE_AFTER`].
+pub(crate) fn share_after_from_env() -> usize {
+    match std::env::var("GROVE_STACK_SHARE_AFTER") {
+        Ok(v) if v.trim() == "off" => usize::MAX,
+        Ok(v) => v.trim().parse().unwrap_or(DEFAULT_SHARE_AFTER),
+        Err(_) => DEFAULT_SHARE_AFTER,
+    }
+}
+
+/// Evictions so far, in every runtime of the process (for tests and
+/// `dump()`-style diagnostics).
+static EVICTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a parked green thread's stack was copied out so far.
+pub fn evictions() -> u64 {
+    EVICTIONS.load(Ordering::Relaxed)
+}
+
+/// The stack a coroutine is made on: one slot's, shared or not.
+pub(crate) struct SlotStack {
+    base: StackPointer,
+    limit: StackPointer,
+    /// The slot's key in the worker's table.
+    key: usize,
+}
+
+// SAFETY: `base` and `limit` are the pooled stack's (see its impl), which
+// the slot table keeps mapped, guard and all, for as long as any claimant
+// (any coroutine made on this `SlotStack`) exists (invariant 5). Claimants
+// never use the memory at the same time: only the resident runs
+// (invariants 1, 2).
+unsafe impl Stack for SlotStack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        self.base
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        self.limit
+    }
+}
+
+/// One stack and who has it.
+struct Slot {
+    stack: PooledStack,
+    /// The task whose bytes are in it now.
+    resident: Option<NonNull<Task>>,
+    /// Tasks made on it that have not finished.
+    claimants: usize,
+}
+
+/// A task's share of its slot: which one, and its bytes while evicted.
+#[derive(Default)]
+pub(crate) struct SliceState {
+    /// Its slot's key.
+    key: usize,
+    /// Its live bytes while evicted (kept for the next eviction, freed
+    /// when it finishes).
+    saved: SaveBuf,
+    /// Whether its bytes are in `saved` rather than in the slot.
+    pub(crate) evicted: bool,
+    /// Whether its stack is or was shared; it then never pins.
+    pub(crate) shared: bool,
+    /// Pins held (`park::lend_stack`): while nonzero it is never evicted.
+    pub(crate) pins: u32,
+}
+
+/// A worker's stacks: the pool of free ones and the table of those in use.
+pub(crate) struct Slots {
+    table: Slab<Slot>,
+    /// Keys of slots whose resident finished while others still claim
+    /// them: a starting task takes one before anything else.
+    vacant: Vec<usize>,
+    pool: StackPool,
+    /// Where evicted bytes go.
+    arena: Arena,
+    default_size: usize,
+    /// Slots in use from which a starting task shares a stack.
+    share_after: usize,
+}
+
+impl Slots {
+    pub(crate) fn new(default_size: usize, share_after: usize) -> Slots {
+        Slots {
+            table: Slab::new(),
+            vacant: Vec::new(),
+            pool: StackPool::new(default_size),
+            arena: Arena::new(),
+            default_size,
+            share_after,
+        }
+    }
+
+    /// A stack for `task`, which starts now: a vacant slot, a pooled
+    /// stack, the slot of `last` (the task that suspended last, evicted
+    /// for it), or a fresh stack, in that order of preference. The task
+    /// becomes the slot's resident.
+    ///
+    /// # Safety
+    ///
+    /// `task` and `last` are tasks of this worker that have not finished;
+    /// `last` is suspended. The caller may touch `task`'s worker-only part.
+    pub(crate) unsafe fn take(
+        &mut self,
+        task: &Task,
+        last: Option<NonNull<Task>>,
+    ) -> io::Result<SlotStack> {
+        let size = task.stack_size;
+        if size == self.default_size && !self.pool.has_free(size) {
+            if let Some(key) = self.vacant_slot() {
+                return Ok(self.join(key, task));
+            }
+            if self.sharing() {
+                // SAFETY: `last` is a live, suspended task of this worker
+                // (the caller's obligation).
+                if let Some(key) = last.and_then(|l| unsafe { self.evict_for_share(l) }) {
+                    return Ok(self.join(key, task));
+                }
+            }
+        }
+        let stack = self.pool.take(size)?;
+        let key = self.table.insert(Slot {
+            stack,
+            resident: Some(NonNull::from(task)),
+            claimants: 1,
+        });
+        // SAFETY: the caller may touch `task`'s worker-only part.
+        unsafe { task.local().slice.key = key };
+        Ok(self.stack_of(key))
+    }
+
+    /// Whether tasks starting now would share stacks.
+    pub(crate) fn sharing(&self) -> bool {
+        self.table.len() >= self.share_after
+    }
+
+    /// A vacant slot that is still vacant, if any.
+    fn vacant_slot(&mut self) -> Option<usize> {
+        while let Some(key) = self.vacant.pop() {
+            if self.table.get(key).is_some_and(|s| s.resident.is_none()) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// Evicts `last` so that its slot can be shared, if it may be: not
+    /// pinned, resident, on a stack of the default size.
+    ///
+    /// # Safety
+    ///
+    /// As for [`take`](Self::take).
+    unsafe fn evict_for_share(&mut self, last: NonNull<Task>) -> Option<usize> {
+        let key = {
+            // SAFETY: the caller's obligation; the borrow ends in this block.
+            let st = unsafe { &mut last.as_ref().local().slice };
+            if st.pins != 0 || st.evicted {
+                return None;
+            }
+            let slot = self.table.get(st.key)?;
+            if slot.stack.size != self.default_size || slot.resident != Some(last) {
+                return None;
+            }
+            st.shared = true;
+            st.key
+        };
+        // SAFETY: `last` is suspended (caller), not pinned and resident.
+        unsafe { self.evict(key, last) };
+        Some(key)
+    }
+
+    /// Makes `task` a claimant and the resident of the empty slot `key`.
+    fn join(&mut self, key: usize, task: &Task) -> SlotStack {
+        let slot = &mut self.table[key];
+        debug_assert!(slot.resident.is_none());
+        slot.claimants += 1;
+        slot.resident = Some(NonNull::from(task));
+        // SAFETY: `take`'s caller may touch `task`'s worker-only part.
+        let st = unsafe { &mut task.local().slice };
+        st.key = key;
+        st.shared = true;
+        self.stack_of(key)
+    }
+
+    /// The guard page range `[lo, hi)` below a slot's stack.
+    pub(crate) fn guard_range(stack: &SlotStack) -> (usize, usize) {
+        let lo = stack.limit.get();
+        (lo, lo + crate::stack::page_size())
+    }
+
+    fn stack_of(&self, key: usize) -> SlotStack {
+        let stack = &self.table[key].stack;
+        SlotStack {
+            base: stack.base(),
+            limit: stack.limit(),
+            key,
+        }
+    }
+
+    /// Copies the live bytes of `task`, resident in slot `key`, to its
+    /// save area; the slot is then empty.
+    ///
+    /// # Safety
+    ///
+    /// `task` is a suspended, unpinned task of this worker, resident in
+    /// `key`, and nothing else borrows its worker-only part.
+    unsafe fn evict(&mut self, key: usize, task: NonNull<Task>) {
+        let slot = &mut self.table[key];
+        // SAFETY: the caller's obligation.
+        let t = unsafe { task.as_ref() };
+        // SAFETY: as above.
+        let st = unsafe { &mut t.local().slice };
+        let (lo, len) = live_range(&slot.stack, t);
+        self.arena.fit(&mut st.saved, len);
+        // SAFETY: `[lo, lo + len)` lies inside the slot's usable stack
+        // (`live_range` clamps it), which is mapped and holds `task`'s
+        // bytes (it is resident); `saved` is a block of at least `len`
+        // bytes of its own. Bytes are copied as `MaybeUninit`, so stack
+        // padding that was never written is fine.
+        unsafe {
+            std::ptr::copy_nonoverlapping(lo as *const MaybeUninit<u8>, st.saved.as_ptr(), len);
+        }
+        st.evicted = true;
+        slot.resident = None;
+        EVICTIONS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Makes an evicted `task` resident again: evicts the slot's resident,
+    /// if any, and copies `task`'s bytes back where they were.
+    ///
+    /// # Safety
+    ///
+    /// `task` is an evicted task of this worker about to be resumed, and
+    /// nothing else borrows its (or the resident's) worker-only part.
+    #[cold]
+    pub(crate) unsafe fn restore(&mut self, task: &Task) {
+        // SAFETY: the caller's obligation.
+        let key = unsafe { task.local().slice.key };
+        if let Some(other) = self.table[key].resident {
+            // SAFETY: the resident is suspended (only `task` is about to
+            // run) and unpinned: it is on a shared stack (invariant 3).
+            unsafe { self.evict(key, other) };
+        }
+        let slot = &mut self.table[key];
+        // SAFETY: as above.
+        let st = unsafe { &mut task.local().slice };
+        let base = slot.stack.base().get();
+        let len = st.saved.len();
+        // SAFETY: `[base - len, base)` is where these bytes were copied
+        // from (the same slot, the same base), inside its usable stack;
+        // the slot is empty now, so they overwrite nobody's live bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                st.saved.as_ptr(),
+                (base - len) as *mut MaybeUninit<u8>,
+                len,
+            );
+        }
+        st.evicted = false;
+        slot.resident = Some(NonNull::from(task));
+    }
+
+    /// A finished task lets go of its slot; the last claimant returns the
+    /// stack to the pool.
+    ///
+    /// # Safety
+    ///
+    /// `task` finished on `stack` and nothing borrows its worker-only part.
+    pub(crate) unsafe fn release(&mut self, stack: SlotStack, task: &Task) {
+        // SAFETY: the caller's obligation.
+        self.arena.free(unsafe { &mut task.local().slice.saved });
+        let slot = &mut self.table[stack.key];
+        slot.claimants -= 1;
+        if slot.resident == Some(NonNull::from(task)) {
+            slot.resident = None;
+            if slot.claimants > 0 {
+                self.vacant.push(stack.key);
+            }
+        }
+        if slot.claimants == 0 {
+            let slot = self.table.remove(stack.key);
+            self.pool.give(slot.stack);
+        }
+    }
+}
+
+impl Drop for Slots {
+    /// Slots still claimed when the worker goes away belong to tasks that
+    /// were leaked, suspended, at shutdown (`Worker::shut_down`): their
+    /// stacks are leaked with them, never unmapped under them.
+    fn drop(&mut self) {
+        for slot in self.table.drain() {
+            std::mem::forget(slot.stack);
+        }
+    }
+}
+
+/// The live bytes of suspended `task` in `stack`: from `SWITCH_MARGIN`
+/// below where it parked up to the base, clamped to the usable stack.
+fn live_range(stack: &PooledStack, task: &Task) -> (usize, usize) {
+    let base = stack.base().get();
+    let bottom = stack.limit().get() + crate::stack::page_size();
+    let sp = task.parked_sp.load(Ordering::Relaxed);
+    let lo = sp.saturating_sub(SWITCH_MARGIN).max(bottom) & !15;
+    let lo = lo.max(bottom);
+    (lo, base - lo)
+}

@@ -1,0 +1,213 @@
+//! Save areas: where the live bytes of evicted stacks wait.
+//!
+//! Blocks of whole [`GRAIN`]s, up to [`MAX_BLOCK`], are carved from large
+//! private mappings advised `MADV_HUGEPAGE` and recycled through one free
+//! list per size; larger ones (a task parked deep in its stack) come from
+//! the global allocator. Not from malloc for the common sizes: a burst of
+//! evictions (a 100,000-actor ring starting) would grow the worker's arena
+//! one `mprotect` at a time, a quarter of that burst's cost when measured,
+//! and fault it in 4 KiB at a time.
+//!
+//! # Invariants
+//!
+//! * A block handed out is never handed out again until it is freed, and
+//!   every mapping stays mapped until the arena drops.
+//! * Only the owning worker thread uses its arena (it lives in `Slots`).
+
+use std::alloc::{handle_alloc_error, Layout};
+use std::mem::MaybeUninit;
+
+/// Block sizes are multiples of this.
+const GRAIN: usize = 256;
+/// The largest block carved from the mappings.
+const MAX_BLOCK: usize = 8 << 10;
+/// How much one mapping holds.
+const REGION: usize = 32 << 20;
+/// The huge-page size the mappings are aligned to.
+const HUGE: usize = 2 << 20;
+
+/// A save area: `len` saved bytes in a block of `cap`.
+pub(crate) struct SaveBuf {
+    ptr: *mut MaybeUninit<u8>,
+    cap: usize,
+    len: usize,
+}
+
+impl Default for SaveBuf {
+    fn default() -> SaveBuf {
+        SaveBuf {
+            ptr: std::ptr::null_mut(),
+            cap: 0,
+            len: 0,
+        }
+    }
+}
+
+impl SaveBuf {
+    /// The saved bytes' length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The block's start.
+    pub(crate) fn as_ptr(&self) -> *mut MaybeUninit<u8> {
+        self.ptr
+    }
+}
+
+/// One worker's save areas.
+pub(crate) struct Arena {
+    /// The mappings, `(address, length)`, unmapped on drop.
+    regions: Vec<(usize, usize)>,
+    /// The unused part of the newest mapping.
+    next: usize,
+    end: usize,
+    /// Freed blocks, by size (`cap / GRAIN - 1`).
+    free: Vec<Vec<usize>>,
+}
+
+impl Arena {
+    pub(crate) fn new() -> Arena {
+        Arena {
+            regions: Vec::new(),
+            next: 0,
+            end: 0,
+            free: (0..MAX_BLOCK / GRAIN).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Makes `buf` a block of at least `len` bytes (keeping its block if it
+    /// is large enough) and sets its length to `len`; its old contents are
+    /// gone.
+    pub(crate) fn fit(&mut self, buf: &mut SaveBuf, len: usize) {
+        if buf.cap < len {
+            self.free(buf);
+            let cap = len.div_ceil(GRAIN) * GRAIN;
+            buf.ptr = self.alloc(cap);
+            buf.cap = cap;
+        }
+        buf.len = len;
+    }
+
+    /// Gives `buf`'s block back; `buf` is empty afterwards.
+    pub(crate) fn free(&mut self, buf: &mut SaveBuf) {
+        let (ptr, cap) = (buf.ptr, buf.cap);
+        *buf = SaveBuf::default();
+        if cap == 0 {
+            return;
+        }
+        if cap <= MAX_BLOCK {
+            self.free[cap / GRAIN - 1].push(ptr as usize);
+        } else {
+            // SAFETY: blocks this large came from `alloc` with this layout.
+            unsafe { std::alloc::dealloc(ptr.cast(), layout(cap)) };
+        }
+    }
+
+    /// A block of `cap` bytes (a multiple of `GRAIN`).
+    fn alloc(&mut self, cap: usize) -> *mut MaybeUninit<u8> {
+        if cap > MAX_BLOCK {
+            // SAFETY: the layout's size is non-zero.
+            let p = unsafe { std::alloc::alloc(layout(cap)) };
+            if p.is_null() {
+                handle_alloc_error(layout(cap));
+            }
+            return p.cast();
+        }
+        if let Some(p) = self.free[cap / GRAIN - 1].pop() {
+            return p as *mut _;
+        }
+        if self.end - self.next < cap {
+            self.grow(cap);
+        }
+        let p = self.next;
+        self.next += cap;
+        p as *mut _
+    }
+
+    /// Maps a fresh region (the rest of the old one is abandoned: less
+    /// than one block).
+    #[cold]
+    fn grow(&mut self, cap: usize) {
+        let len = REGION + HUGE;
+        // SAFETY: asks for new memory at an address of the kernel's
+        // choosing; it replaces nothing.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            handle_alloc_error(layout(cap));
+        }
+        let start = (p as usize).next_multiple_of(HUGE);
+        #[cfg(target_os = "linux")]
+        // SAFETY: advice on memory we just mapped; a hint that changes no
+        // contents (failure is harmless and ignored).
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, REGION, libc::MADV_HUGEPAGE);
+        }
+        self.regions.push((p as usize, len));
+        self.next = start;
+        self.end = start + REGION;
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        for &(p, len) in &self.regions {
+            // SAFETY: our own mapping. Save areas left in it belong to
+            // tasks leaked at shutdown, which never run again.
+            unsafe { libc::munmap(p as *mut libc::c_void, len) };
+        }
+    }
+}
+
+fn layout(cap: usize) -> Layout {
+    Layout::from_size_align(cap, 16).expect("a save area's size fits a layout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_recycled_by_size_and_never_overlap() {
+        let mut a = Arena::new();
+        let mut bufs: Vec<SaveBuf> = (0..100).map(|_| SaveBuf::default()).collect();
+        for (i, b) in bufs.iter_mut().enumerate() {
+            a.fit(b, 100 + i * 37);
+            assert_eq!(b.len(), 100 + i * 37);
+            // SAFETY: the block holds at least `len` bytes.
+            unsafe { std::ptr::write_bytes(b.as_ptr(), i as u8, b.len()) };
+        }
+        for (i, b) in bufs.iter().enumerate() {
+            // SAFETY: written above.
+            let s = unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), b.len()) };
+            assert!(s.iter().all(|&x| x == i as u8), "block {i} was overwritten");
+        }
+        let p = bufs[0].as_ptr();
+        a.free(&mut bufs[0]);
+        let mut again = SaveBuf::default();
+        a.fit(&mut again, 200);
+        assert_eq!(
+            again.as_ptr(),
+            p,
+            "a freed block of the same size is reused"
+        );
+        // Large ones come from the global allocator and go back to it.
+        let mut big = SaveBuf::default();
+        a.fit(&mut big, 100_000);
+        assert_eq!(big.len(), 100_000);
+        a.free(&mut big);
+        for b in &mut bufs {
+            a.free(b);
+        }
+        a.free(&mut again);
+    }
+}
