@@ -208,19 +208,25 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How many stacks each worker holds before the green threads it
-    /// starts share stacks with parked ones (default 16,384, or the
-    /// `GROVE_STACK_SHARE_AFTER` environment variable; `usize::MAX`, or
-    /// `off` in the variable, never shares).
+    /// How many green threads a worker holds (started ones, and those
+    /// queued to start on it) before the ones it starts share stacks with
+    /// parked ones (default 16,384, or the `GROVE_STACK_SHARE_AFTER`
+    /// environment variable; `usize::MAX`, or `off` in the variable, never
+    /// shares).
     ///
     /// A green thread needs its own stack only while it runs. Past this
-    /// many, a starting green thread takes the stack of the one that parked
-    /// last, whose live bytes (about 1 KiB for a parked actor) are copied
-    /// to the heap and back to the same addresses before it runs again
-    /// (greenlet's stack slicing). That holds a parked green thread in about
-    /// 2 KiB instead of a 4 KiB stack page, and starts one without a fresh
-    /// stack, at the price of two copies each time a green thread on a
-    /// shared stack resumes. Guard pages stay as they are.
+    /// many, a starting green thread that finds no free stack takes the
+    /// stack of the one that parked last, whose live bytes (about 1 KiB for
+    /// a parked actor) are copied to the heap and back to the same
+    /// addresses before it runs again (greenlet's stack slicing). That
+    /// holds a parked green thread in about 1.5–2 KiB instead of a 4 KiB
+    /// stack page, and starts one without a fresh stack, at the price of
+    /// two copies each time a green thread on a shared stack resumes. Guard
+    /// pages stay as they are.
+    ///
+    /// Do not keep a pointer into a green thread's stack in a thread-local
+    /// across a switch point (scoped-tls' `set` around a blocking call):
+    /// on a shared stack it would point into another green thread's bytes.
     ///
     /// ```
     /// let rt = grove_runtime::Runtime::builder().share_stacks_after(1_000).build().unwrap();

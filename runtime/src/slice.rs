@@ -14,7 +14,7 @@
 //! A dedicated stack costs at least one touched 4 KiB page per green
 //! thread, and a fresh page costs microseconds of kernel work the first
 //! time it is touched. A parked actor uses about 1 KiB of its stack. So
-//! once a worker holds many stacks ([`Slots::share_after`]), a green thread
+//! once a worker holds many green threads ([`Slots::sharing`]), a green thread
 //! that starts takes the stack of the one that suspended last instead of a
 //! fresh one: that one's live bytes, `[parked sp - SWITCH_MARGIN, base)`,
 //! are copied to its save area (*evicted*), and copied back to the same
@@ -59,11 +59,12 @@ use arena::{Arena, SaveBuf};
 /// measured from where `park` reads it: the return address and frame of
 /// `Yielder::suspend` (inlined in release builds) and the three words the
 /// switch pushes. Generous on purpose: `tests/stack_sharing.rs` crashes
-/// with a margin of 0 in a release build (24 bytes are needed) and of 64
-/// in a debug build, which does not inline `suspend` and its callees; the
-/// cost is a few cache lines per copy.
+/// with a margin of 0 in a release build (24 bytes are needed: the read is
+/// right before the switch, which pushes three words) and of 64 in a debug
+/// build, which does not inline `suspend` and its callees; the cost is a
+/// couple of cache lines per copy.
 #[cfg(not(debug_assertions))]
-pub(crate) const SWITCH_MARGIN: usize = 256;
+pub(crate) const SWITCH_MARGIN: usize = 128;
 #[cfg(debug_assertions)]
 pub(crate) const SWITCH_MARGIN: usize = 2048;
 
@@ -152,7 +153,10 @@ pub(crate) struct Slots {
     /// Where evicted bytes go.
     arena: Arena,
     default_size: usize,
-    /// Slots in use from which a starting task shares a stack.
+    /// Tasks with a stack here (the slots' claimants, summed).
+    tasks: usize,
+    /// Tasks (with a stack, or queued to start) from which a starting
+    /// task shares a stack.
     share_after: usize,
 }
 
@@ -164,6 +168,7 @@ impl Slots {
             pool: StackPool::new(default_size),
             arena: Arena::new(),
             default_size,
+            tasks: 0,
             share_after,
         }
     }
@@ -181,13 +186,14 @@ impl Slots {
         &mut self,
         task: &Task,
         last: Option<NonNull<Task>>,
+        queued: usize,
     ) -> io::Result<SlotStack> {
         let size = task.stack_size;
         if size == self.default_size && !self.pool.has_free(size) {
             if let Some(key) = self.vacant_slot() {
                 return Ok(self.join(key, task));
             }
-            if self.sharing() {
+            if self.sharing(queued) {
                 // SAFETY: `last` is a live, suspended task of this worker
                 // (the caller's obligation).
                 if let Some(key) = last.and_then(|l| unsafe { self.evict_for_share(l) }) {
@@ -196,6 +202,7 @@ impl Slots {
             }
         }
         let stack = self.pool.take(size)?;
+        self.tasks += 1;
         let key = self.table.insert(Slot {
             stack,
             resident: Some(NonNull::from(task)),
@@ -206,9 +213,13 @@ impl Slots {
         Ok(self.stack_of(key))
     }
 
-    /// Whether tasks starting now would share stacks.
-    pub(crate) fn sharing(&self) -> bool {
-        self.table.len() >= self.share_after
+    /// Whether tasks starting now would share stacks: the worker holds
+    /// `share_after` tasks, counting those with a stack and the `queued`
+    /// ones waiting to start on it. Counting the queued ones makes a burst
+    /// of 100,000 spawns share from its first start on, while a 10,000-task
+    /// program keeps a stack per task throughout.
+    pub(crate) fn sharing(&self, queued: usize) -> bool {
+        self.tasks.saturating_add(queued) >= self.share_after
     }
 
     /// A vacant slot that is still vacant, if any.
@@ -251,6 +262,7 @@ impl Slots {
         let slot = &mut self.table[key];
         debug_assert!(slot.resident.is_none());
         slot.claimants += 1;
+        self.tasks += 1;
         slot.resident = Some(NonNull::from(task));
         // SAFETY: `take`'s caller may touch `task`'s worker-only part.
         let st = unsafe { &mut task.local().slice };
@@ -348,6 +360,7 @@ impl Slots {
         self.arena.free(unsafe { &mut task.local().slice.saved });
         let slot = &mut self.table[stack.key];
         slot.claimants -= 1;
+        self.tasks -= 1;
         if slot.resident == Some(NonNull::from(task)) {
             slot.resident = None;
             if slot.claimants > 0 {

@@ -298,7 +298,7 @@ pub(crate) fn schedule_new(task: TaskRef) {
 pub(crate) fn sharing_stacks() -> bool {
     // SAFETY: only this worker's thread touches its slots, and nothing
     // else borrows them during this call.
-    current().is_some_and(|w| unsafe { (*w.slots.get()).sharing() })
+    current().is_some_and(|w| unsafe { (*w.slots.get()).sharing(w.new.len()) })
 }
 
 /// Arms a timer on the current worker (the caller is a green thread on
@@ -615,7 +615,7 @@ impl Worker {
         // SAFETY: `task` is ours and starting; `last_suspended` is a task of
         // this worker that suspended and has not finished (`finish` forgets
         // it), and no borrow of either's worker-only part is live.
-        let stack = unsafe { slots.take(task, self.last_suspended.get()) };
+        let stack = unsafe { slots.take(task, self.last_suspended.get(), self.new.len()) };
         // Started (or failed to): no longer pending.
         local.reservation = None;
         let stack = match stack {
