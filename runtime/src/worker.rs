@@ -213,6 +213,8 @@ pub(crate) struct Worker {
     /// The task that suspended last, while it has not finished: the one a
     /// starting task may share a stack with.
     last_suspended: Cell<Option<NonNull<Task>>>,
+    /// Whether it shared stacks when it last started a task.
+    sharing: Cell<bool>,
     /// The event loop.
     poll: RefCell<mio::Poll>,
     /// Turn counter.
@@ -292,13 +294,13 @@ pub(crate) fn schedule_new(task: TaskRef) {
     }
 }
 
-/// Whether the current worker (if this is one) is sharing stacks: a
-/// task that waits then had better not pin its stack (`park::lend_stack`).
+/// Whether the current worker (if this is one) was sharing stacks when it
+/// last started a task: a task that waits then had better not pin its
+/// stack (`park::lend_stack`). A hint: a stale answer only decides whether
+/// a `Queue` getter takes the hand-off.
 #[inline]
 pub(crate) fn sharing_stacks() -> bool {
-    // SAFETY: only this worker's thread touches its slots, and nothing
-    // else borrows them during this call.
-    current().is_some_and(|w| unsafe { (*w.slots.get()).sharing(w.new.len()) })
+    current().is_some_and(|w| w.sharing.get())
 }
 
 /// Arms a timer on the current worker (the caller is a green thread on
@@ -331,6 +333,7 @@ impl Worker {
             timers: UnsafeCell::new(Default::default()),
             slots: UnsafeCell::new(Slots::new(stack_size, share_after)),
             last_suspended: Cell::new(None),
+            sharing: Cell::new(false),
             poll: RefCell::new(poll),
             tick: Cell::new(0),
             new_first: Cell::new(0),
@@ -612,10 +615,12 @@ impl Worker {
         }
         // SAFETY: as above.
         let slots = unsafe { &mut *self.slots.get() };
+        let queued = self.new.len();
+        self.sharing.set(slots.sharing(queued));
         // SAFETY: `task` is ours and starting; `last_suspended` is a task of
         // this worker that suspended and has not finished (`finish` forgets
         // it), and no borrow of either's worker-only part is live.
-        let stack = unsafe { slots.take(task, self.last_suspended.get(), self.new.len()) };
+        let stack = unsafe { slots.take(task, self.last_suspended.get(), queued) };
         // Started (or failed to): no longer pending.
         local.reservation = None;
         let stack = match stack {
