@@ -136,6 +136,7 @@ const CASES: &[&str] = &[
     "ring_mt 2",
     "ring_build 1",
     "ring_mem 1 100000",
+    "ring_mem 1 1000000",
     "ring_mem 1 30000",
 ];
 

@@ -44,12 +44,12 @@ echo "# date: $(date -u +%Y-%m-%dT%H:%MZ), REPS=$REPS"
 # guard-paged stacks need more than vm.max_map_count allows (as for may).
 CASES=(
     "spawn 1" "spawn_mt 2" "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2"
-    "ring_build 1" "ring_mem 1 100000" "ring_mem 1 30000" "idle 1" "idle 1 30000"
+    "ring_build 1" "ring_mem 1 100000" "ring_mem 1 1000000" "ring_mem 1 30000" "idle 1" "idle 1 30000"
 )
 # grove-actors: the same workloads with actors and mailboxes.
 ACTOR_CASES=(
     "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2" "ring_build 1"
-    "ring_mem 1 100000" "ring_mem 1 30000"
+    "ring_mem 1 100000" "ring_mem 1 1000000" "ring_mem 1 30000"
 )
 run_cases() { # <binary> <cases...>
     local bin=$1
@@ -92,7 +92,7 @@ run_case() { # <binary> <case>
 # slow spell hits every system, not the one that happened to be running.
 if [ "${INTERLEAVE:-0}" = 1 ]; then
     [ -x "$PEERS_DIR/run.sh" ] || { echo "# peers not found at $PEERS_DIR" >&2; exit 1; }
-    mapfile -t PEER_LINES < <("$PEERS_DIR/run.sh" --list "$@")
+    mapfile -t PEER_LINES < <(SKIP_SLOW=${SKIP_SLOW:-1} "$PEERS_DIR/run.sh" --list "$@")
     is_actor_case() { local a; for a in "${ACTOR_CASES[@]}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
     for c in "${CASES[@]}"; do
         systems=(grove)
