@@ -299,6 +299,7 @@ impl Slots {
         let t = unsafe { task.as_ref() };
         // SAFETY: as above.
         let st = unsafe { &mut t.local().slice };
+        debug_assert!(st.pins == 0 && !st.evicted && slot.resident == Some(task));
         let (lo, len) = live_range(&slot.stack, t);
         self.arena.fit(&mut st.saved, len);
         // SAFETY: `[lo, lo + len)` lies inside the slot's usable stack
