@@ -180,7 +180,9 @@ impl RuntimeBuilder {
     }
 
     /// Default stack size of its green threads, rounded up to whole pages
-    /// (at least 16 KiB). Each stack also gets a guard page.
+    /// (at least 16 KiB). Each stack also gets a guard page. A green thread
+    /// whose stack cannot be made (larger than 4 GiB, or more than the
+    /// system will map) fails to start: its `join` reports the error.
     ///
     /// ```
     /// let rt = grove_runtime::Runtime::builder().stack_size(64 * 1024).build().unwrap();

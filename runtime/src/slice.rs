@@ -96,9 +96,18 @@ pub fn evictions() -> u64 {
 /// The stack a coroutine is made on: one slot's, shared or not.
 pub(crate) struct SlotStack {
     base: StackPointer,
-    limit: StackPointer,
+    /// `base - limit`: the usable size and the guard page (a stack is
+    /// far smaller than 4 GiB). Two words in all, as every task's
+    /// coroutine holds one.
+    span: u32,
     /// The slot's key in the worker's table.
-    key: usize,
+    key: u32,
+}
+
+impl SlotStack {
+    fn limit_addr(&self) -> usize {
+        self.base.get() - self.span as usize
+    }
 }
 
 // SAFETY: `base` and `limit` are the pooled stack's (see its impl), which
@@ -114,7 +123,7 @@ unsafe impl Stack for SlotStack {
 
     #[inline]
     fn limit(&self) -> StackPointer {
-        self.limit
+        StackPointer::new(self.limit_addr()).expect("a stack's limit is above the zero page")
     }
 }
 
@@ -128,19 +137,21 @@ struct Slot {
 }
 
 /// A task's share of its slot: which one, and its bytes while evicted.
+///
+/// Sixteen bytes: every task carries one, shared or not.
 #[derive(Default)]
 pub(crate) struct SliceState {
-    /// Its slot's key.
-    key: usize,
     /// Its live bytes while evicted (kept for the next eviction, freed
     /// when it finishes).
     saved: SaveBuf,
+    /// Its slot's key.
+    key: u32,
+    /// Pins held (`park::lend_stack`): while nonzero it is never evicted.
+    pub(crate) pins: u16,
     /// Whether its bytes are in `saved` rather than in the slot.
     pub(crate) evicted: bool,
     /// Whether its stack is or was shared; it then never pins.
     pub(crate) shared: bool,
-    /// Pins held (`park::lend_stack`): while nonzero it is never evicted.
-    pub(crate) pins: u32,
 }
 
 /// A worker's stacks: the pool of free ones and the table of those in use.
@@ -201,6 +212,12 @@ impl Slots {
                 }
             }
         }
+        if size > crate::stack::MAX_STACK_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("grove: a green-thread stack of {size} bytes is larger than the 4 GiB grove makes"),
+            ));
+        }
         let stack = self.pool.take(size)?;
         self.tasks += 1;
         let key = self.table.insert(Slot {
@@ -209,7 +226,7 @@ impl Slots {
             claimants: 1,
         });
         // SAFETY: the caller may touch `task`'s worker-only part.
-        unsafe { task.local().slice.key = key };
+        unsafe { task.local().slice.key = small_key(key) };
         Ok(self.stack_of(key))
     }
 
@@ -245,12 +262,12 @@ impl Slots {
             if st.pins != 0 || st.evicted {
                 return None;
             }
-            let slot = self.table.get(st.key)?;
+            let slot = self.table.get(st.key as usize)?;
             if slot.stack.size != self.default_size || slot.resident != Some(last) {
                 return None;
             }
             st.shared = true;
-            st.key
+            st.key as usize
         };
         // SAFETY: `last` is suspended (caller), not pinned and resident.
         unsafe { self.evict(key, last) };
@@ -266,23 +283,24 @@ impl Slots {
         slot.resident = Some(NonNull::from(task));
         // SAFETY: `take`'s caller may touch `task`'s worker-only part.
         let st = unsafe { &mut task.local().slice };
-        st.key = key;
+        st.key = small_key(key);
         st.shared = true;
         self.stack_of(key)
     }
 
     /// The guard page range `[lo, hi)` below a slot's stack.
     pub(crate) fn guard_range(stack: &SlotStack) -> (usize, usize) {
-        let lo = stack.limit.get();
+        let lo = stack.limit_addr();
         (lo, lo + crate::stack::page_size())
     }
 
     fn stack_of(&self, key: usize) -> SlotStack {
         let stack = &self.table[key].stack;
+        let (base, limit) = (stack.base().get(), stack.limit().get());
         SlotStack {
             base: stack.base(),
-            limit: stack.limit(),
-            key,
+            span: u32::try_from(base - limit).expect("a stack is smaller than 4 GiB"),
+            key: small_key(key),
         }
     }
 
@@ -325,7 +343,7 @@ impl Slots {
     #[cold]
     pub(crate) unsafe fn restore(&mut self, task: &Task) {
         // SAFETY: the caller's obligation.
-        let key = unsafe { task.local().slice.key };
+        let key = unsafe { task.local().slice.key } as usize;
         if let Some(other) = self.table[key].resident {
             // SAFETY: the resident is suspended (only `task` is about to
             // run) and unpinned: it is on a shared stack (invariant 3).
@@ -359,17 +377,18 @@ impl Slots {
     pub(crate) unsafe fn release(&mut self, stack: SlotStack, task: &Task) {
         // SAFETY: the caller's obligation.
         self.arena.free(unsafe { &mut task.local().slice.saved });
-        let slot = &mut self.table[stack.key];
+        let key = stack.key as usize;
+        let slot = &mut self.table[key];
         slot.claimants -= 1;
         self.tasks -= 1;
         if slot.resident == Some(NonNull::from(task)) {
             slot.resident = None;
             if slot.claimants > 0 {
-                self.vacant.push(stack.key);
+                self.vacant.push(key);
             }
         }
         if slot.claimants == 0 {
-            let slot = self.table.remove(stack.key);
+            let slot = self.table.remove(key);
             self.pool.give(slot.stack);
         }
     }
@@ -384,6 +403,12 @@ impl Drop for Slots {
             std::mem::forget(slot.stack);
         }
     }
+}
+
+/// A slot key as a task keeps it. Slots are stacks that exist, far fewer
+/// than 2^32.
+fn small_key(key: usize) -> u32 {
+    u32::try_from(key).expect("fewer than 2^32 stacks")
 }
 
 /// The live bytes of suspended `task` in `stack`: from `SWITCH_MARGIN`

@@ -252,11 +252,19 @@ fn raised(m: usize) -> usize {
     (m * 4).max(262_144)
 }
 
-/// Rounds a requested size up to whole pages, with a sane minimum.
+/// Rounds a requested size up to whole pages, with a sane minimum. A size
+/// too large to round stays too large (its green thread fails to start,
+/// with an error), rather than overflowing.
 pub(crate) fn normalize_size(size: usize) -> usize {
     let page = page_size();
-    size.max(16 * 1024).div_ceil(page) * page
+    size.max(16 * 1024)
+        .checked_next_multiple_of(page)
+        .unwrap_or(usize::MAX - (page - 1))
 }
+
+/// The largest stack grove makes: its span (usable size and guard page)
+/// is kept in 32 bits.
+pub(crate) const MAX_STACK_SIZE: usize = (u32::MAX as usize) & !0xffff;
 
 /// The system page size.
 pub(crate) fn page_size() -> usize {
@@ -514,5 +522,19 @@ fn spare(stack: PooledStack) {
     if StackBudget::get().guard == Guard::Marker {
         stack.release_pages();
         SPARE.lock().push(stack);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_sizes_are_whole_pages_within_bounds() {
+        let page = page_size();
+        assert_eq!(normalize_size(0), 16 * 1024);
+        assert_eq!(normalize_size(16 * 1024 + 1), 16 * 1024 + page);
+        assert_eq!(normalize_size(usize::MAX) % page, 0);
+        assert!(normalize_size(usize::MAX) > MAX_STACK_SIZE);
     }
 }

@@ -26,35 +26,51 @@ const REGION: usize = 32 << 20;
 /// The huge-page size the mappings are aligned to.
 const HUGE: usize = 2 << 20;
 
-/// A save area: `len` saved bytes in a block of `cap`.
+/// A save area: a block that starts with its size and the saved bytes'
+/// length (two `u32`s, [`HEADER`] bytes), then the bytes. One pointer, so
+/// that every task carries only a word for it.
 pub(crate) struct SaveBuf {
-    ptr: *mut MaybeUninit<u8>,
-    cap: usize,
-    len: usize,
+    block: *mut u32,
 }
+
+/// The block header's size.
+const HEADER: usize = 8;
 
 impl Default for SaveBuf {
     fn default() -> SaveBuf {
         SaveBuf {
-            ptr: std::ptr::null_mut(),
-            cap: 0,
-            len: 0,
+            block: std::ptr::null_mut(),
         }
     }
 }
 
 impl SaveBuf {
+    /// The block's size, header included (0: no block).
+    fn cap(&self) -> usize {
+        if self.block.is_null() {
+            0
+        } else {
+            // SAFETY: a non-null block starts with its header, written by
+            // `Arena::fit`, and lives until `Arena::free`.
+            unsafe { *self.block as usize }
+        }
+    }
+
     /// The saved bytes' length.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        if self.block.is_null() {
+            0
+        } else {
+            // SAFETY: as in `cap`.
+            unsafe { *self.block.add(1) as usize }
+        }
     }
 
-    /// The block's start.
+    /// Where the saved bytes start (room for `len` of them).
     pub(crate) fn as_ptr(&self) -> *mut MaybeUninit<u8> {
-        self.ptr
+        self.block.cast::<u8>().wrapping_add(HEADER).cast()
     }
 }
-
 /// One worker's save areas.
 pub(crate) struct Arena {
     /// The mappings, `(address, length)`, unmapped on drop.
@@ -76,23 +92,27 @@ impl Arena {
         }
     }
 
-    /// Makes `buf` a block of at least `len` bytes (keeping its block if it
-    /// is large enough) and sets its length to `len`; its old contents are
-    /// gone.
+    /// Makes `buf` a block with room for `len` bytes (keeping its block if
+    /// it is large enough) and sets its length to `len`; its old contents
+    /// are gone.
     pub(crate) fn fit(&mut self, buf: &mut SaveBuf, len: usize) {
-        if buf.cap < len {
+        let need = len + HEADER;
+        if buf.cap() < need {
             self.free(buf);
-            let cap = len.div_ceil(GRAIN) * GRAIN;
-            buf.ptr = self.alloc(cap);
-            buf.cap = cap;
+            let cap = need.div_ceil(GRAIN) * GRAIN;
+            assert!(cap <= u32::MAX as usize, "a stack's live part fits a u32");
+            buf.block = self.alloc(cap).cast();
+            // SAFETY: a fresh block of `cap` ≥ HEADER bytes, 16-aligned.
+            unsafe { *buf.block = cap as u32 };
         }
-        buf.len = len;
+        // SAFETY: `buf` has a block (above), whose header this is.
+        unsafe { *buf.block.add(1) = len as u32 };
     }
 
     /// Gives `buf`'s block back; `buf` is empty afterwards.
     pub(crate) fn free(&mut self, buf: &mut SaveBuf) {
-        let (ptr, cap) = (buf.ptr, buf.cap);
-        *buf = SaveBuf::default();
+        let cap = buf.cap();
+        let ptr = std::mem::take(buf).block.cast::<MaybeUninit<u8>>();
         if cap == 0 {
             return;
         }
