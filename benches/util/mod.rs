@@ -132,8 +132,11 @@ pub fn ring_report(
     let build_ns = ns(build) / n as f64;
     let hop_ns = ns(run) / hops as f64;
     let kib_per = (rss1 - rss0) as f64 / n as f64;
+    // Stacks copied out so far (stack sharing), and their mean size.
+    let evictions = grove::__private::stack_evictions();
+    let per = grove::__private::stack_evicted_bytes() / evictions.max(1);
     let info = format!(
-        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2}",
+        "INFO ring n={n} laps={laps} hops={hops} build_ms={:.1} build_ns_per_spawn={build_ns:.1} run_ms={:.1} ns_per_hop={hop_ns:.1} rss_before_kib={rss0} rss_after_kib={rss1} vmhwm_kib={hwm} kib_per_node={kib_per:.2} stack_evictions={evictions} bytes_per_eviction={per}",
         ns(build) / 1e6,
         ns(run) / 1e6
     );

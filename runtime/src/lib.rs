@@ -84,6 +84,6 @@ pub use unpark::{park, park_deadline, park_timeout, Unparker};
 /// (grove-actors), with no stability promise.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::slice::evictions as stack_evictions;
+    pub use crate::slice::{evicted_bytes as stack_evicted_bytes, evictions as stack_evictions};
     pub use crate::spin::{SpinGuard, SpinLock};
 }

@@ -84,13 +84,21 @@ pub(crate) fn share_after_from_env() -> usize {
     }
 }
 
-/// Evictions so far, in every runtime of the process (for tests and
-/// `dump()`-style diagnostics).
+/// Evictions so far, in every runtime of the process (for tests and the
+/// benchmarks' reports).
 static EVICTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes those evictions copied out.
+static EVICTED_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// How many times a parked green thread's stack was copied out so far.
 pub fn evictions() -> u64 {
     EVICTIONS.load(Ordering::Relaxed)
+}
+
+/// How many bytes those copies moved, in all.
+pub fn evicted_bytes() -> u64 {
+    EVICTED_BYTES.load(Ordering::Relaxed)
 }
 
 /// The stack a coroutine is made on: one slot's, shared or not.
@@ -331,6 +339,7 @@ impl Slots {
         st.evicted = true;
         slot.resident = None;
         EVICTIONS.fetch_add(1, Ordering::Relaxed);
+        EVICTED_BYTES.fetch_add(len as u64, Ordering::Relaxed);
     }
 
     /// Makes an evicted `task` resident again: evicts the slot's resident,
