@@ -18,7 +18,7 @@ use std::alloc::{handle_alloc_error, Layout};
 use std::mem::MaybeUninit;
 
 /// Block sizes are multiples of this.
-const GRAIN: usize = 256;
+const GRAIN: usize = 128;
 /// The largest block carved from the mappings.
 const MAX_BLOCK: usize = 8 << 10;
 /// How much one mapping holds.
@@ -214,7 +214,7 @@ mod tests {
         let p = bufs[0].as_ptr();
         a.free(&mut bufs[0]);
         let mut again = SaveBuf::default();
-        a.fit(&mut again, 200);
+        a.fit(&mut again, 90); // the same size class as bufs[0]'s 100 bytes
         assert_eq!(
             again.as_ptr(),
             p,
