@@ -221,7 +221,7 @@ impl RuntimeBuilder {
     /// stack of the one that parked last, whose live bytes (about 1 KiB for
     /// a parked actor) are copied to the heap and back to the same
     /// addresses before it runs again (greenlet's stack slicing). That
-    /// holds a parked green thread in about 1.5–2 KiB instead of a 4 KiB
+    /// holds a parked green thread in about 1.3–1.7 KiB instead of a 4 KiB
     /// stack page, and starts one without a fresh stack, at the price of
     /// two copies each time a green thread on a shared stack resumes. Guard
     /// pages stay as they are.

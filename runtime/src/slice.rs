@@ -13,7 +13,7 @@
 //!
 //! A dedicated stack costs at least one touched 4 KiB page per green
 //! thread, and a fresh page costs microseconds of kernel work the first
-//! time it is touched. A parked actor uses about 1 KiB of its stack. So
+//! time it is touched. A parked actor uses under 1 KiB of its stack. So
 //! once a worker holds many green threads ([`Slots::sharing`]), a green thread
 //! that starts takes the stack of the one that suspended last instead of a
 //! fresh one: that one's live bytes, `[parked sp - SWITCH_MARGIN, base)`,
