@@ -383,6 +383,9 @@ impl Builder {
             b = b.stack_size(s);
         }
         let join = b.spawn(move || run_actor(guard, f))?;
+        // An actor parks in `receive`: on a worker that shares stacks, its
+        // save area is best faulted in now, at spawn.
+        grove_runtime::__private::prefault_parking();
         cell.set_killer(join.kill_handle());
         Ok(ActorHandle {
             addr: Addr::from_cell(cell),

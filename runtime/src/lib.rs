@@ -86,4 +86,5 @@ pub use unpark::{park, park_deadline, park_timeout, Unparker};
 pub mod __private {
     pub use crate::slice::{evicted_bytes as stack_evicted_bytes, evictions as stack_evictions};
     pub use crate::spin::{SpinGuard, SpinLock};
+    pub use crate::worker::prefault_parking;
 }

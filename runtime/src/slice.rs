@@ -73,6 +73,13 @@ pub(crate) const SWITCH_MARGIN: usize = 2048;
 /// large program (a 10,000-actor ring runs faster on its own stacks).
 pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
 
+/// What a save area is expected to take before any eviction measured it
+/// (a parked actor copies out 864 bytes).
+const DEFAULT_SAVE: usize = 1024;
+
+/// The most save-area memory faulted in ahead of evictions, per worker.
+const PREFAULT_MAX: usize = 128 << 20;
+
 /// The default of `RuntimeBuilder::share_stacks_after`:
 /// `GROVE_STACK_SHARE_AFTER` (a number, or `off`), else
 /// [`DEFAULT_SHARE_AFTER`].
@@ -174,6 +181,9 @@ pub(crate) struct Slots {
     default_size: usize,
     /// Tasks with a stack here (the slots' claimants, summed).
     tasks: usize,
+    /// Evictions here, and the bytes they copied: what a save area takes.
+    evictions: u64,
+    evicted: u64,
     /// Tasks (with a stack, or queued to start) from which a starting
     /// task shares a stack.
     share_after: usize,
@@ -188,6 +198,8 @@ impl Slots {
             arena: Arena::new(),
             default_size,
             tasks: 0,
+            evictions: 0,
+            evicted: 0,
             share_after,
         }
     }
@@ -245,6 +257,25 @@ impl Slots {
     /// program keeps a stack per task throughout.
     pub(crate) fn sharing(&self, queued: usize) -> bool {
         self.tasks.saturating_add(queued) >= self.share_after
+    }
+
+    /// Faults in save areas for `queued` green threads about to start
+    /// (those of a burst of actor spawns), if this worker shares stacks:
+    /// each will be evicted when the next one starts, and its bytes then
+    /// go into memory touched now, at spawn, as tokio's and Go's tasks
+    /// are. At most [`PREFAULT_MAX`] ahead, which bounds what a burst of
+    /// actors that never park commits early (it is used by later
+    /// evictions, not lost).
+    pub(crate) fn prefault_for(&mut self, queued: usize) {
+        if !self.sharing(queued) {
+            return;
+        }
+        let per = match self.evictions {
+            0 => DEFAULT_SAVE,
+            n => (self.evicted / n) as usize,
+        };
+        let want = queued.saturating_mul(arena::block_size(per));
+        self.arena.prefault(want.min(PREFAULT_MAX));
     }
 
     /// A vacant slot that is still vacant, if any.
@@ -340,6 +371,8 @@ impl Slots {
         slot.resident = None;
         EVICTIONS.fetch_add(1, Ordering::Relaxed);
         EVICTED_BYTES.fetch_add(len as u64, Ordering::Relaxed);
+        self.evictions += 1;
+        self.evicted += len as u64;
     }
 
     /// Makes an evicted `task` resident again: evicts the slot's resident,

@@ -303,6 +303,18 @@ pub(crate) fn sharing_stacks() -> bool {
     current().is_some_and(|w| w.sharing.get())
 }
 
+/// Called after spawning a green thread that will park (an actor): on a
+/// worker that shares stacks, faults in save areas for the green threads
+/// queued to start on it (`Slots::prefault_for`). A no-op elsewhere.
+pub fn prefault_parking() {
+    if let Some(w) = current() {
+        let queued = w.new.len();
+        // SAFETY: only this worker's thread touches its slots, and no
+        // borrow of them is live while a task runs (the caller is one).
+        unsafe { (*w.slots.get()).prefault_for(queued) };
+    }
+}
+
 /// Arms a timer on the current worker (the caller is a green thread on
 /// it); `replaces` says that it makes an earlier entry of the same task
 /// stale.

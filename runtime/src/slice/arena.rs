@@ -74,10 +74,19 @@ impl SaveBuf {
 /// One worker's save areas.
 pub(crate) struct Arena {
     /// The mappings, `(address, length)`, unmapped on drop.
+    maps: Vec<(usize, usize)>,
+    /// The huge-page-aligned usable part of each mapping, `[start, end)`,
+    /// in the order blocks are carved from them.
     regions: Vec<(usize, usize)>,
-    /// The unused part of the newest mapping.
+    /// Blocks are carved at `next`, in `regions[cur]`.
+    cur: usize,
     next: usize,
-    end: usize,
+    /// Memory is known to be touched (faulted in) up to `touched`, in
+    /// `regions[tcur]`: never behind `(cur, next)` (see [`prefault`]).
+    ///
+    /// [`prefault`]: Arena::prefault
+    tcur: usize,
+    touched: usize,
     /// Freed blocks, by size (`cap / GRAIN - 1`).
     free: Vec<Vec<usize>>,
 }
@@ -85,9 +94,12 @@ pub(crate) struct Arena {
 impl Arena {
     pub(crate) fn new() -> Arena {
         Arena {
+            maps: Vec::new(),
             regions: Vec::new(),
+            cur: 0,
             next: 0,
-            end: 0,
+            tcur: 0,
+            touched: 0,
             free: (0..MAX_BLOCK / GRAIN).map(|_| Vec::new()).collect(),
         }
     }
@@ -99,7 +111,7 @@ impl Arena {
         let need = len + HEADER;
         if buf.cap() < need {
             self.free(buf);
-            let cap = need.div_ceil(GRAIN) * GRAIN;
+            let cap = block_size(len);
             assert!(cap <= u32::MAX as usize, "a stack's live part fits a u32");
             buf.block = self.alloc(cap).cast();
             // SAFETY: a fresh block of `cap` ≥ HEADER bytes, 16-aligned.
@@ -124,6 +136,57 @@ impl Arena {
         }
     }
 
+    /// Faults in memory ahead of the blocks handed out, until `want` bytes
+    /// of it are ready: so that the evictions to come copy into memory the
+    /// kernel has already provided, and the first touch of fresh pages is
+    /// paid now (at spawn) instead of when a green thread first runs. In
+    /// huge-page steps; a no-op when that much is ready.
+    pub(crate) fn prefault(&mut self, want: usize) {
+        while self.ready() < want {
+            if self.regions.is_empty() {
+                self.map_region();
+                self.next = self.regions[0].0;
+                self.touched = self.next;
+            }
+            if self.touched >= self.regions[self.tcur].1 {
+                // Touched to its end: on to the next region.
+                if self.tcur + 1 == self.regions.len() {
+                    self.map_region();
+                }
+                self.tcur += 1;
+                self.touched = self.regions[self.tcur].0;
+            }
+            let end = (self.touched + HUGE).min(self.regions[self.tcur].1);
+            let mut p = self.touched;
+            while p < end {
+                // SAFETY: `p` lies in a mapping of ours that no block
+                // handed out covers yet (it is at or ahead of `next`);
+                // writing a byte there faults the page in and changes
+                // nothing a block will read (its bytes are written before
+                // they are read).
+                unsafe { std::ptr::write_volatile(p as *mut u8, 0) };
+                p += 4096;
+            }
+            self.touched = end;
+        }
+    }
+
+    /// Bytes faulted in and not handed out yet.
+    fn ready(&self) -> usize {
+        if self.regions.is_empty() || self.tcur < self.cur {
+            return 0;
+        }
+        if self.tcur == self.cur {
+            return self.touched.saturating_sub(self.next);
+        }
+        let rest_of_cur = self.regions[self.cur].1 - self.next;
+        let between: usize = self.regions[self.cur + 1..self.tcur]
+            .iter()
+            .map(|&(a, b)| b - a)
+            .sum();
+        rest_of_cur + between + (self.touched - self.regions[self.tcur].0)
+    }
+
     /// A block of `cap` bytes (a multiple of `GRAIN`).
     fn alloc(&mut self, cap: usize) -> *mut MaybeUninit<u8> {
         if cap > MAX_BLOCK {
@@ -137,18 +200,33 @@ impl Arena {
         if let Some(p) = self.free[cap / GRAIN - 1].pop() {
             return p as *mut _;
         }
-        if self.end - self.next < cap {
-            self.grow(cap);
+        if self.regions.is_empty() || self.regions[self.cur].1 - self.next < cap {
+            // On to the next region (the rest of this one, less than a
+            // block, is abandoned).
+            if self.regions.is_empty() {
+                self.map_region();
+                self.next = self.regions[0].0;
+            } else {
+                if self.cur + 1 == self.regions.len() {
+                    self.map_region();
+                }
+                self.cur += 1;
+                self.next = self.regions[self.cur].0;
+            }
+        }
+        if self.tcur < self.cur || (self.tcur == self.cur && self.touched < self.next) {
+            // The touched frontier never lags behind the blocks.
+            self.tcur = self.cur;
+            self.touched = self.next;
         }
         let p = self.next;
         self.next += cap;
         p as *mut _
     }
 
-    /// Maps a fresh region (the rest of the old one is abandoned: less
-    /// than one block).
+    /// Maps a fresh region after the others.
     #[cold]
-    fn grow(&mut self, cap: usize) {
+    fn map_region(&mut self) {
         let len = REGION + HUGE;
         // SAFETY: asks for new memory at an address of the kernel's
         // choosing; it replaces nothing.
@@ -163,7 +241,7 @@ impl Arena {
             )
         };
         if p == libc::MAP_FAILED {
-            handle_alloc_error(layout(cap));
+            handle_alloc_error(layout(REGION));
         }
         let start = (p as usize).next_multiple_of(HUGE);
         #[cfg(target_os = "linux")]
@@ -172,15 +250,19 @@ impl Arena {
         unsafe {
             libc::madvise(start as *mut libc::c_void, REGION, libc::MADV_HUGEPAGE);
         }
-        self.regions.push((p as usize, len));
-        self.next = start;
-        self.end = start + REGION;
+        self.maps.push((p as usize, len));
+        self.regions.push((start, start + REGION));
     }
+}
+
+/// The block a save of `len` bytes takes.
+pub(crate) fn block_size(len: usize) -> usize {
+    (len + HEADER).div_ceil(GRAIN) * GRAIN
 }
 
 impl Drop for Arena {
     fn drop(&mut self) {
-        for &(p, len) in &self.regions {
+        for &(p, len) in &self.maps {
             // SAFETY: our own mapping. Save areas left in it belong to
             // tasks leaked at shutdown, which never run again.
             unsafe { libc::munmap(p as *mut libc::c_void, len) };
@@ -195,6 +277,50 @@ fn layout(cap: usize) -> Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefaulting_runs_ahead_of_the_blocks_across_regions() {
+        let mut a = Arena::new();
+        a.prefault(REGION + HUGE);
+        assert!(a.ready() >= REGION + HUGE);
+        assert_eq!(
+            a.regions.len(),
+            2,
+            "the touched frontier went on to a second region"
+        );
+        a.prefault(HUGE);
+        assert_eq!(a.regions.len(), 2, "nothing more when enough is ready");
+        // Blocks past the frontier (34 MiB into the second region, 40 MiB
+        // of blocks): none overlap, each keeps what was written to it, and
+        // the frontier never lags.
+        let n = (REGION + 4 * HUGE) / 4096;
+        let mut bufs: Vec<SaveBuf> = (0..n).map(|_| SaveBuf::default()).collect();
+        let mut before = a.ready();
+        for (i, b) in bufs.iter_mut().enumerate() {
+            a.fit(b, 4000);
+            let now = a.ready();
+            assert!(now <= before, "handing out a block never adds ready memory");
+            before = now;
+            // SAFETY: the block holds 4,000 bytes.
+            unsafe { std::ptr::write_bytes(b.as_ptr(), i as u8, 4000) };
+        }
+        assert_eq!(a.ready(), 0, "every block past the frontier");
+        assert_eq!(a.regions.len(), 2);
+        let mut spans: Vec<(usize, usize)> = bufs
+            .iter()
+            .map(|b| (b.as_ptr() as usize, b.as_ptr() as usize + 4000))
+            .collect();
+        spans.sort();
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "blocks overlap");
+        for (i, b) in bufs.iter().enumerate() {
+            // SAFETY: written above.
+            let s = unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), 4000) };
+            assert!(s.iter().all(|&x| x == i as u8), "block {i} was overwritten");
+        }
+        for b in &mut bufs {
+            a.free(b);
+        }
+    }
 
     #[test]
     fn blocks_are_recycled_by_size_and_never_overlap() {
