@@ -73,9 +73,12 @@ pub(crate) const SWITCH_MARGIN: usize = 2048;
 /// large program (a 10,000-actor ring runs faster on its own stacks).
 pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
 
-/// What a save area is expected to take before any eviction measured it
-/// (a parked actor copies out 864 bytes).
-const DEFAULT_SAVE: usize = 1024;
+/// What a save area is expected to take before any eviction measured it:
+/// what an actor parked in `receive` copies out (the benchmarks' rings
+/// report it as `bytes_per_eviction`). A guess above it faults in memory
+/// no actor uses (1,024 bytes cost 0.2 KiB an actor in a 100,000-actor
+/// ring), one below leaves the rest to the first lap.
+const DEFAULT_SAVE: usize = 864;
 
 /// The most save-area memory faulted in ahead of evictions, per worker.
 const PREFAULT_MAX: usize = 128 << 20;
