@@ -30,6 +30,12 @@
 //! may hold thread-bound data. Only not-yet-started ones (a `Send` closure)
 //! are stolen, which balances load where it is cheap to, at spawn.
 //!
+//! Its stacks are the worker's `Slots` (`slice`): pooled, and shared by
+//! many green threads once the worker holds enough of them. `run_task`
+//! restores a green thread whose stack bytes were copied out before it
+//! resumes it, and `last_suspended` names the one a starting green thread
+//! may take the stack of.
+//!
 //! # Sleeping without losing wakes
 //!
 //! A worker with nothing to run sets `sleeping`, re-checks its remote queue
