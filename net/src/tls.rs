@@ -142,7 +142,8 @@ impl<S: Read + Write> TlsStream<S> {
     /// use std::io::Write;
     /// use grove_net::tls::{self, rustls, TlsStream};
     ///
-    /// # let ca_der: rustls::pki_types::CertificateDer<'static> = unimplemented!();
+    /// // The CA's certificate, DER-encoded.
+    /// let ca_der = rustls::pki_types::CertificateDer::from(std::fs::read("ca.der")?);
     /// let mut roots = rustls::RootCertStore::empty();
     /// roots.add(ca_der).unwrap();
     /// let config = tls::client_config_with_roots(roots);
@@ -181,7 +182,12 @@ impl<S: Read + Write> TlsStream<S> {
     /// use std::io::{Read, Write};
     /// use grove_net::tls::{self, rustls, TlsStream};
     ///
-    /// # let (chain, key): (Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>) = unimplemented!();
+    /// use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    ///
+    /// // The server's certificate and its key (PKCS#8), DER-encoded.
+    /// let chain = vec![CertificateDer::from(std::fs::read("cert.der")?)];
+    /// let key = PrivateKeyDer::try_from(std::fs::read("key.der")?)
+    ///     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     /// let config = tls::server_config_with_cert(chain, key)?;
     /// let listener = grove_net::TcpListener::bind("127.0.0.1:8443")?;
     /// for tcp in listener.incoming() {
