@@ -216,18 +216,19 @@ impl Slots {
     ///
     /// `task` and `last` are tasks of this worker that have not finished;
     /// `last` is suspended. The caller may touch `task`'s worker-only part.
+    /// `sharing` is [`sharing`](Self::sharing) for the tasks queued now.
     pub(crate) unsafe fn take(
         &mut self,
         task: &Task,
         last: Option<NonNull<Task>>,
-        queued: usize,
+        sharing: bool,
     ) -> io::Result<SlotStack> {
         let size = task.stack_size;
         if size == self.default_size && !self.pool.has_free(size) {
             if let Some(key) = self.vacant_slot() {
                 return Ok(self.join(key, task));
             }
-            if self.sharing(queued) {
+            if sharing {
                 // SAFETY: `last` is a live, suspended task of this worker
                 // (the caller's obligation).
                 if let Some(key) = last.and_then(|l| unsafe { self.evict_for_share(l) }) {
@@ -338,10 +339,10 @@ impl Slots {
 
     fn stack_of(&self, key: usize) -> SlotStack {
         let stack = &self.table[key].stack;
-        let (base, limit) = (stack.base().get(), stack.limit().get());
+        let (base, limit) = (stack.base(), stack.limit());
         SlotStack {
-            base: stack.base(),
-            span: u32::try_from(base - limit).expect("a stack is smaller than 4 GiB"),
+            base,
+            span: u32::try_from(base.get() - limit.get()).expect("a stack is smaller than 4 GiB"),
             key: small_key(key),
         }
     }
@@ -462,7 +463,7 @@ fn live_range(stack: &PooledStack, task: &Task) -> (usize, usize) {
     let base = stack.base().get();
     let bottom = stack.limit().get() + crate::stack::page_size();
     let sp = task.parked_sp.load(Ordering::Relaxed);
-    let lo = sp.saturating_sub(SWITCH_MARGIN).max(bottom) & !15;
-    let lo = lo.max(bottom);
+    // 16-byte aligned; `bottom` is page-aligned, so the clamp keeps that.
+    let lo = (sp.saturating_sub(SWITCH_MARGIN) & !15).max(bottom);
     (lo, base - lo)
 }

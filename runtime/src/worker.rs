@@ -633,12 +633,12 @@ impl Worker {
         }
         // SAFETY: as above.
         let slots = unsafe { &mut *self.slots.get() };
-        let queued = self.new.len();
-        self.sharing.set(slots.sharing(queued));
+        let sharing = slots.sharing(self.new.len());
+        self.sharing.set(sharing);
         // SAFETY: `task` is ours and starting; `last_suspended` is a task of
         // this worker that suspended and has not finished (`finish` forgets
         // it), and no borrow of either's worker-only part is live.
-        let stack = unsafe { slots.take(task, self.last_suspended.get(), queued) };
+        let stack = unsafe { slots.take(task, self.last_suspended.get(), sharing) };
         // Started (or failed to): no longer pending.
         local.reservation = None;
         let stack = match stack {
