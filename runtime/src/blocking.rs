@@ -166,5 +166,5 @@ where
     if let Err(e) = shared.blocking.submit(job) {
         panic!("grove: spawn_blocking: {e}");
     }
-    JoinHandle::blocking(packet)
+    JoinHandle::new(packet)
 }

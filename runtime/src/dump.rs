@@ -46,7 +46,7 @@ fn render(shared: &Shared) -> String {
                 out,
                 "  id={:<8} name={:<20} state={:<8} waits-on={}",
                 t.id,
-                t.name.as_deref().unwrap_or("-"),
+                t.name().unwrap_or("-"),
                 t.state_name(),
                 if t.state_name() == "parked" {
                     kind.name()
@@ -101,7 +101,7 @@ fn check(shared: &Arc<Shared>, limit: Duration, reported: &mut Vec<u64>) {
             .lock()
             .iter()
             .find(|(_, t)| t.id == id)
-            .and_then(|(_, t)| t.name.as_deref().map(str::to_owned));
+            .and_then(|(_, t)| t.name().map(str::to_owned));
         tracing::warn!(
             worker = i,
             green_thread = id,

@@ -3,13 +3,12 @@
 
 use std::any::Any;
 use std::fmt;
-use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
 use crate::park::{current_waker, park, KillPayload, WaitKind, Waker};
-use crate::task::TaskRef;
+use crate::task::{Task, TaskRef};
 
 /// How a green thread ended, when it did not return a value.
 ///
@@ -19,7 +18,9 @@ use crate::task::TaskRef;
 /// assert_eq!(err.panic_message(), Some("boom"));
 /// ```
 pub struct JoinError {
-    repr: Repr,
+    /// Boxed: an error is rare, and a thin pointer keeps every result slot
+    /// (`Result<T, JoinError>`) small.
+    repr: Box<Repr>,
 }
 
 enum Repr {
@@ -37,18 +38,20 @@ impl JoinError {
             JoinError::killed()
         } else {
             JoinError {
-                repr: Repr::Panic(payload),
+                repr: Box::new(Repr::Panic(payload)),
             }
         }
     }
 
     pub(crate) fn killed() -> JoinError {
-        JoinError { repr: Repr::Killed }
+        JoinError {
+            repr: Box::new(Repr::Killed),
+        }
     }
 
     pub(crate) fn spawn_failed(e: std::io::Error) -> JoinError {
         JoinError {
-            repr: Repr::Spawn(e),
+            repr: Box::new(Repr::Spawn(e)),
         }
     }
 
@@ -77,7 +80,7 @@ impl JoinError {
     /// assert!(grove_runtime::spawn(|| panic!("x")).join().unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(*self.repr, Repr::Panic(_))
     }
 
     /// Whether the green thread was killed before it finished.
@@ -88,7 +91,7 @@ impl JoinError {
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
     pub fn is_killed(&self) -> bool {
-        matches!(self.repr, Repr::Killed)
+        matches!(*self.repr, Repr::Killed)
     }
 
     /// The panic message, if it panicked with a string (as `panic!` does).
@@ -98,7 +101,7 @@ impl JoinError {
     /// assert_eq!(e.panic_message(), Some("disk 3 full"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Panic(p) => p
                 .downcast_ref::<&'static str>()
                 .copied()
@@ -117,16 +120,18 @@ impl JoinError {
     /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"again"));
     /// ```
     pub fn into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
-        match self.repr {
+        match *self.repr {
             Repr::Panic(p) => Ok(p),
-            repr => Err(JoinError { repr }),
+            repr => Err(JoinError {
+                repr: Box::new(repr),
+            }),
         }
     }
 
     /// The error that kept the green thread from starting, if that is how it
     /// ended (see [`Builder::spawn`](crate::Builder::spawn)).
     pub fn spawn_error(&self) -> Option<&std::io::Error> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Spawn(e) => Some(e),
             _ => None,
         }
@@ -135,7 +140,7 @@ impl JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Panic(_) => f
                 .debug_tuple("Panic")
                 .field(&self.panic_message().unwrap_or("<non-string payload>"))
@@ -148,7 +153,7 @@ impl fmt::Debug for JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Panic(_) => match self.panic_message() {
                 Some(m) => write!(f, "green thread panicked: {m}"),
                 None => f.write_str("green thread panicked"),
@@ -161,61 +166,123 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-/// The slot a green thread (or blocking job) puts its outcome into.
+/// The slot a green thread (or blocking job) puts its outcome into: an
+/// allocation of its own, shared by the [`JoinHandle`] and the task's body.
 ///
-/// A green thread's packet lives inside its task (see `task`); a blocking
-/// job's in an `Arc` of its own.
+/// # Why apart from the task
+///
+/// A finished green thread's memory (its header, closure slot and
+/// worker-local state, ~250 bytes) goes back to the allocator on the
+/// worker that ran it, the moment it ends, hot for the next spawn there;
+/// only this packet (~80 bytes) waits for the join. With the packet inside
+/// the task, 100,000 spawned-then-joined green threads held 32 MiB of
+/// fresh memory until the joins, and clearing those pages was most of a
+/// cold spawn's cost. The packet reaches the task through a [`Weak`]
+/// (for [`JoinHandle::kill`]), dropped when the outcome is stored, so it
+/// never keeps the task's allocation either.
 pub(crate) struct Packet<T> {
     inner: Mutex<PacketState<T>>,
+    /// The green thread's id; 0 (never an id) for a blocking job.
+    id: u64,
 }
 
 struct PacketState<T> {
-    /// The outcome, once there is one and until `join` takes it.
-    result: Option<Result<T, JoinError>>,
-    /// Whether an outcome was ever set.
-    finished: bool,
+    outcome: Outcome<T>,
     /// The joiner waiting for it.
     waiter: Option<Waker>,
-    /// The handle is gone: nobody will ever take the outcome.
-    detached: bool,
+    /// The green thread, until its outcome is stored (for `kill`).
+    task: Option<Weak<Task>>,
+}
+
+/// Where a packet's outcome is. One enum, not an `Option` and two flags,
+/// so that it fits the niche of `Result<T, JoinError>` (a packet of a
+/// `usize` is 72 bytes, a 96-byte malloc chunk with the `Arc`'s counts).
+enum Outcome<T> {
+    /// Not finished; the handle is held.
+    Pending,
+    /// Finished; `join` has not taken it yet.
+    Ready(Result<T, JoinError>),
+    /// Finished and taken (or dropped: the handle is gone).
+    Taken,
+    /// Not finished, but the handle is gone: the outcome will be dropped.
+    Detached,
 }
 
 impl<T> Packet<T> {
+    /// A blocking job's packet.
     pub(crate) fn new() -> Packet<T> {
+        Packet::with_id(0)
+    }
+
+    /// A green thread's packet; [`set_task`](Packet::set_task) links it
+    /// to the task once that exists.
+    pub(crate) fn green(id: u64) -> Packet<T> {
+        Packet::with_id(id)
+    }
+
+    fn with_id(id: u64) -> Packet<T> {
         Packet {
             inner: Mutex::new(PacketState {
-                result: None,
-                finished: false,
+                outcome: Outcome::Pending,
                 waiter: None,
-                detached: false,
+                task: None,
             }),
+            id,
         }
+    }
+
+    /// Links a new packet to its green thread.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else accesses the packet yet: the task holding the other
+    /// reference to it has not been queued.
+    pub(crate) unsafe fn set_task(&self, task: Weak<Task>) {
+        // SAFETY: no other access, by the caller's contract; `data_ptr`
+        // points at the state, so the write skips the lock.
+        unsafe { (*self.inner.data_ptr()).task = Some(task) };
+    }
+
+    /// The green thread's id, `None` for a blocking job.
+    fn id(&self) -> Option<u64> {
+        (self.id != 0).then_some(self.id)
+    }
+
+    /// The green thread, while it has not ended.
+    fn task(&self) -> Option<TaskRef> {
+        self.inner.lock().task.as_ref().and_then(Weak::upgrade)
     }
 
     /// Stores the outcome (the first one wins) and wakes the joiner. A
     /// detached packet drops it at once: nobody can take it.
     pub(crate) fn complete(&self, result: Result<T, JoinError>) {
-        let waiter = {
+        let (waiter, task, dropped) = {
             let mut st = self.inner.lock();
-            if st.finished {
-                return;
-            }
-            st.finished = true;
-            if st.detached {
-                drop(st);
-                drop(result);
-                return;
-            }
-            st.result = Some(result);
-            st.waiter.take()
+            let dropped = match st.outcome {
+                Outcome::Pending => {
+                    st.outcome = Outcome::Ready(result);
+                    None
+                }
+                Outcome::Detached => {
+                    st.outcome = Outcome::Taken;
+                    Some(result)
+                }
+                Outcome::Ready(_) | Outcome::Taken => return,
+            };
+            (st.waiter.take(), st.task.take(), dropped)
         };
+        drop(dropped);
+        drop(task);
         if let Some(w) = waiter {
             w.wake();
         }
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.inner.lock().finished
+        matches!(
+            self.inner.lock().outcome,
+            Outcome::Ready(_) | Outcome::Taken
+        )
     }
 
     /// The handle is dropped: drop an outcome already there, and any
@@ -225,18 +292,26 @@ impl<T> Packet<T> {
     fn detach(&self) {
         let left = {
             let mut st = self.inner.lock();
-            st.detached = true;
-            st.result.take()
+            let next = match st.outcome {
+                Outcome::Pending => Outcome::Detached,
+                _ => Outcome::Taken,
+            };
+            std::mem::replace(&mut st.outcome, next)
         };
         drop(left);
     }
 
-    /// Waits for the outcome and takes it.
+    /// Waits for the outcome and takes it; the packet is then detached
+    /// (no handle is left to take another).
     pub(crate) fn wait(&self) -> Result<T, JoinError> {
         loop {
             {
                 let mut st = self.inner.lock();
-                if let Some(r) = st.result.take() {
+                if let Outcome::Ready(_) = st.outcome {
+                    let Outcome::Ready(r) = std::mem::replace(&mut st.outcome, Outcome::Taken)
+                    else {
+                        unreachable!("matched just above")
+                    };
                     return r;
                 }
                 if st.waiter.is_none() {
@@ -245,6 +320,15 @@ impl<T> Packet<T> {
             }
             park(WaitKind::Join, None);
         }
+    }
+}
+
+/// Detaches a packet whose joiner unwinds (is killed) while it waits.
+struct DetachOnUnwind<'a, T>(&'a Packet<T>);
+
+impl<T> Drop for DetachOnUnwind<'_, T> {
+    fn drop(&mut self) {
+        self.0.detach();
     }
 }
 
@@ -270,62 +354,17 @@ impl<T> Drop for CompleteOnDrop<T> {
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    inner: Handle<T>,
+    packet: Arc<Packet<T>>,
 }
-
-/// What a handle points at.
-enum Handle<T> {
-    /// A green thread. `packet` points into the body of `task`, which the
-    /// handle's reference keeps alive.
-    Green {
-        task: TaskRef,
-        packet: NonNull<Packet<T>>,
-    },
-    /// A `spawn_blocking` job.
-    Blocking(Arc<Packet<T>>),
-}
-
-// SAFETY: a handle is a `TaskRef` (Send + Sync) plus shared access to a
-// `Packet<T>`, a lock-protected slot that hands the `T` to whoever joins:
-// the same thread-safety as `Arc<Packet<T>>`, which is Send and Sync
-// exactly when `T: Send`.
-unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    /// A handle to a green thread whose body holds `packet`.
-    ///
-    /// # Safety
-    ///
-    /// `packet` must point into `task`'s own allocation.
-    pub(crate) unsafe fn green(task: TaskRef, packet: NonNull<Packet<T>>) -> JoinHandle<T> {
-        JoinHandle {
-            inner: Handle::Green { task, packet },
-        }
-    }
-
-    /// A handle to a blocking job.
-    pub(crate) fn blocking(packet: Arc<Packet<T>>) -> JoinHandle<T> {
-        JoinHandle {
-            inner: Handle::Blocking(packet),
-        }
+    /// The handle of a green thread or blocking job that fills `packet`.
+    pub(crate) fn new(packet: Arc<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle { packet }
     }
 
     fn packet(&self) -> &Packet<T> {
-        match &self.inner {
-            // SAFETY: `packet` points into `task`'s allocation (the
-            // constructor's contract), alive while we hold `task`.
-            Handle::Green { packet, .. } => unsafe { packet.as_ref() },
-            Handle::Blocking(p) => p,
-        }
-    }
-
-    fn task(&self) -> Option<&TaskRef> {
-        match &self.inner {
-            Handle::Green { task, .. } => Some(task),
-            Handle::Blocking(_) => None,
-        }
+        &self.packet
     }
 
     /// Waits for the green thread to end and returns its value, or how it
@@ -337,7 +376,17 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        self.packet().wait()
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the packet
+        // reference is moved out exactly once.
+        let packet = unsafe { std::ptr::read(&this.packet) };
+        // A kill of the waiting joiner unwinds out of `wait`: `packet` is
+        // dropped then, and the outcome with it when the task stores it
+        // (nobody else can take it), as `detach` would have arranged.
+        let guard = DetachOnUnwind(&packet);
+        let r = packet.wait();
+        std::mem::forget(guard);
+        r
     }
 
     /// Kills the green thread: it unwinds at its current switch point (or
@@ -356,7 +405,7 @@ impl<T> JoinHandle<T> {
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
     pub fn kill(&self) {
-        if let Some(t) = self.task() {
+        if let Some(t) = self.packet.task() {
             t.kill();
         }
     }
@@ -373,7 +422,8 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn kill_handle(&self) -> KillHandle {
         KillHandle {
-            task: self.task().cloned(),
+            task: self.packet.task(),
+            id: self.packet.id(),
         }
     }
 
@@ -397,7 +447,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), id);
     /// ```
     pub fn id(&self) -> Option<u64> {
-        self.task().map(|t| t.id)
+        self.packet.id()
     }
 }
 
@@ -418,8 +468,11 @@ impl<T> Drop for JoinHandle<T> {
 /// ```
 #[derive(Clone)]
 pub struct KillHandle {
-    /// The green thread (None for a blocking job, which cannot be killed).
+    /// The green thread (None for a blocking job, which cannot be killed,
+    /// or a green thread that had ended when the handle was made).
     task: Option<TaskRef>,
+    /// Its id (None for a blocking job).
+    id: Option<u64>,
 }
 
 impl KillHandle {
@@ -444,7 +497,7 @@ impl KillHandle {
     /// assert_eq!(h.kill_handle().id(), h.id());
     /// ```
     pub fn id(&self) -> Option<u64> {
-        self.task.as_ref().map(|t| t.id)
+        self.id
     }
 }
 

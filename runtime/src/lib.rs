@@ -55,6 +55,7 @@ mod dump;
 mod join;
 mod park;
 mod reactor;
+mod recycle;
 mod ring;
 mod runtime;
 mod slice;

@@ -391,7 +391,12 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
     // the reference is dropped before the suspension.
     let (yielder, effective) = unsafe {
         let local = task.local();
-        (local.yielder, earliest(deadline, &local.timeouts))
+        let effective = if local.timeouts.is_empty() {
+            deadline
+        } else {
+            earliest(deadline, local.timeouts.as_slice())
+        };
+        (local.yielder, effective)
     };
     task.wait_kind.store(kind as u8, Ordering::Relaxed);
     if let Some(d) = effective {
@@ -403,13 +408,14 @@ fn park_green(task: &Task, kind: WaitKind, deadline: Option<Instant>) {
         // timer of its own, since the old one has then fired).
         // SAFETY: as above.
         let timer_at = unsafe { task.local().timer_at };
-        if timer_at.is_none_or(|at| at > d) {
+        let stamp = task.shared.stamp(d);
+        if timer_at == 0 || timer_at > stamp {
             let gen = task.park_gen.load(Ordering::Relaxed) + 1;
             task.park_gen.store(gen, Ordering::Relaxed);
             // SAFETY: as above.
-            unsafe { task.local().timer_at = Some(d) };
+            unsafe { task.local().timer_at = stamp };
             // SAFETY: as in `current_waker`.
-            crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen, timer_at.is_some());
+            crate::worker::arm_timer(d, unsafe { clone_task_ref(task) }, gen, timer_at != 0);
         }
     }
     // Where the stack is now: for the wake to prefetch
@@ -545,7 +551,7 @@ fn check_task_slow(task: &Task) {
         std::panic::resume_unwind(Box::new(KillPayload));
     }
     // SAFETY: as in `park_green`; the borrow ends before unwinding.
-    let expired = unsafe { expired_frame(&task.local().timeouts) };
+    let expired = unsafe { expired_frame(task.local().timeouts.as_slice()) };
     if let Some(id) = expired {
         std::panic::resume_unwind(Box::new(ElapsedPayload(id)));
     }
@@ -575,7 +581,7 @@ fn expired_frame(frames: &[TimeoutFrame]) -> Option<u64> {
 pub(crate) fn with_timeouts<R>(f: impl FnOnce(&mut Vec<TimeoutFrame>) -> R) -> R {
     match current_task() {
         // SAFETY: as in `park_green`; `f` does not switch.
-        Some(task) => f(unsafe { &mut task.local().timeouts }),
+        Some(task) => f(unsafe { task.local().timeouts.vec_mut() }),
         None => OS_TIMEOUTS.with(|t| f(&mut t.borrow_mut())),
     }
 }

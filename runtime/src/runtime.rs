@@ -94,6 +94,12 @@ impl Shared {
     pub(crate) fn nanos_since_start(&self) -> u64 {
         self.started.elapsed().as_nanos() as u64
     }
+
+    /// `at` as a nonzero `u64` that orders as instants do: 1 + nanoseconds
+    /// since the runtime started (1 for any earlier instant).
+    pub(crate) fn stamp(&self, at: Instant) -> u64 {
+        (at.saturating_duration_since(self.started).as_nanos() as u64).saturating_add(1)
+    }
 }
 
 /// A grove runtime: a set of worker threads that run green threads.

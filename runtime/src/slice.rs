@@ -223,7 +223,7 @@ impl Slots {
         last: Option<NonNull<Task>>,
         sharing: bool,
     ) -> io::Result<SlotStack> {
-        let size = task.stack_size;
+        let size = task.stack_size as usize;
         if size == self.default_size && !self.pool.has_free(size) {
             if let Some(key) = self.vacant_slot() {
                 return Ok(self.join(key, task));
@@ -239,7 +239,7 @@ impl Slots {
         if size > crate::stack::MAX_STACK_SIZE {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("grove: a green-thread stack of {size} bytes is larger than the 4 GiB grove makes"),
+                "grove: a green-thread stack larger than the 4 GiB grove makes cannot be made",
             ));
         }
         let stack = self.pool.take(size)?;
@@ -331,10 +331,9 @@ impl Slots {
         self.stack_of(key)
     }
 
-    /// The guard page range `[lo, hi)` below a slot's stack.
-    pub(crate) fn guard_range(stack: &SlotStack) -> (usize, usize) {
-        let lo = stack.limit_addr();
-        (lo, lo + crate::stack::page_size())
+    /// The low end of the guard page below a slot's stack (one page).
+    pub(crate) fn guard_lo(stack: &SlotStack) -> usize {
+        stack.limit_addr()
     }
 
     fn stack_of(&self, key: usize) -> SlotStack {

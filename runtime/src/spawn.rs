@@ -3,13 +3,12 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::join::JoinHandle;
+use crate::join::{JoinHandle, Packet};
 use crate::runtime::{with_current_shared, Shared};
 use crate::stack::{normalize_size, StackBudget, StartReservation};
-use crate::task::{Spawned, Task, TaskRef, NO_OWNER};
+use crate::task::{next_id, Spawned, Task, TaskRef, NO_OWNER};
 
 /// Spawns a green thread running `f` and returns a handle to join or kill it
 /// (gevent's `spawn`).
@@ -65,38 +64,57 @@ where
     let reservation = StackBudget::get()
         .reserve_start()
         .unwrap_or_else(|e| panic!("{e}"));
-    let (task, handle) = make_task(shared, None, stack, f, w.index, reservation);
+    let (home, recycled) = w.spawn_site::<Spawned<F, T>>();
+    let site = Site {
+        owner: home,
+        home,
+        recycled,
+    };
+    let (task, handle) = make_task(shared, None, stack, f, site, reservation);
     crate::worker::schedule_new(task);
     handle
 }
 
-/// Builds the task and its handle: one allocation holding the header, the
-/// closure and the result slot.
+/// Where a task is made: its owner (`NO_OWNER` unless pinned), home and
+/// the dead task whose memory it may reuse (see `worker::spawn_site`).
+struct Site {
+    owner: u32,
+    home: u32,
+    recycled: Option<TaskRef>,
+}
+
+/// Builds the task (the header and the closure) and its handle (the result
+/// slot, apart: see `join::Packet`).
 fn make_task<F, T>(
     shared: Arc<Shared>,
     name: Option<Box<str>>,
     stack_size: usize,
     f: F,
-    owner: usize,
+    site: Site,
     reservation: StartReservation,
 ) -> (TaskRef, JoinHandle<T>)
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
+    let id = next_id();
+    let packet = Arc::new(Packet::green(id));
     let task: Arc<Task<Spawned<F, T>>> = Task::new(
         shared,
+        id,
         name,
         stack_size,
-        Spawned::new(f),
-        owner,
+        Spawned::new(f, packet.clone()),
+        site.owner,
+        site.home,
+        site.recycled,
         reservation,
     );
-    let packet = NonNull::from(&task.body().packet);
     let task: TaskRef = task;
-    // SAFETY: `packet` points into the body of `task`'s own allocation.
-    let handle = unsafe { JoinHandle::green(task.clone(), packet) };
-    (task, handle)
+    // SAFETY: the task, which holds the packet's other reference, is not
+    // queued yet.
+    unsafe { packet.set_task(Arc::downgrade(&task)) };
+    (task, JoinHandle::new(packet))
 }
 
 /// Spawns on a given runtime (the engine behind every spawn function).
@@ -115,7 +133,13 @@ where
     }
     let stack = stack_size.unwrap_or(shared.config.stack_size);
     let reservation = StackBudget::get().reserve_start()?;
-    let (task, handle) = make_task(shared.clone(), name, stack, f, NO_OWNER, reservation);
+    let (home, recycled) = crate::worker::spawn_site::<Spawned<F, T>>(shared);
+    let site = Site {
+        owner: NO_OWNER,
+        home,
+        recycled,
+    };
+    let (task, handle) = make_task(shared.clone(), name, stack, f, site, reservation);
     crate::worker::schedule_new(task);
     if shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         // Shut down while we queued it: the workers may have drained the
@@ -234,7 +258,7 @@ impl GreenThread {
     /// ```
     pub fn name(&self) -> Option<&str> {
         match &self.task {
-            Some(t) => t.name.as_deref(),
+            Some(t) => t.name(),
             None => self.os_name.as_deref(),
         }
     }

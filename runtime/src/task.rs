@@ -5,20 +5,21 @@
 //! runs it, every waker that may wake it, its [`JoinHandle`](crate::JoinHandle)
 //! and the worker's live-task table all hold one.
 //!
-//! # One allocation per green thread
+//! # Two allocations per green thread
 //!
 //! ```text
-//!   Arc ─► ┌ counts ┬ header (id, state, owner, ...) ┬ body: Spawned<F, T> ┐
-//!          │        │ the same for every green thread │ entry: Option<F>    │
-//!          │        │                                 │ packet: Packet<T>   │
-//!          └────────┴─────────────────────────────────┴─────────────────────┘
+//!   Arc ─► ┌ counts ┬ header (id, state, owner, ...) ┬ body: Spawned<F, T>  ┐
+//!          │        │ the same for every green thread │ entry: Option<F>     │
+//!          │        │                                 │ packet: Arc<Packet> ─┼─► result slot
+//!          └────────┴─────────────────────────────────┴──────────────────────┘   (JoinHandle's)
 //! ```
 //!
-//! The closure and the slot its result goes into live in the task itself,
-//! behind the [`Body`] trait object at the end of the header
-//! (`Task<dyn Body>`, an unsized struct), so `spawn` makes one heap
-//! allocation, not three. The [`JoinHandle`](crate::JoinHandle) keeps the
-//! task alive and a typed pointer to its packet.
+//! The closure lives in the task itself, behind the [`Body`] trait object
+//! at the end of the header (`Task<dyn Body>`, an unsized struct). The slot
+//! its result goes into is a second, small allocation that the
+//! [`JoinHandle`](crate::JoinHandle) holds, so a finished task's memory is
+//! freed on its worker when it ends rather than when it is joined (see
+//! `join::Packet`).
 //!
 //! # States
 //!
@@ -54,8 +55,9 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
+
 use std::time::Instant;
 
 use corosensei::{Coroutine, Yielder};
@@ -88,7 +90,7 @@ pub(crate) const PARKED: u8 = 4;
 pub(crate) const DONE: u8 = 8;
 
 /// The worker index of a task no worker has started yet.
-pub(crate) const NO_OWNER: usize = usize::MAX;
+pub(crate) const NO_OWNER: u32 = u32::MAX;
 
 /// The typed part of a green thread: its closure, until it runs, and the
 /// slot its outcome goes into.
@@ -118,15 +120,15 @@ pub(crate) trait Body {
 pub(crate) struct Spawned<F, T> {
     /// The closure, until the first resume (or a discard) takes it.
     entry: UnsafeCell<Option<F>>,
-    /// Where the outcome goes; read by the `JoinHandle`.
-    pub(crate) packet: Packet<T>,
+    /// Where the outcome goes; shared with the `JoinHandle`.
+    packet: Arc<Packet<T>>,
 }
 
 impl<F, T> Spawned<F, T> {
-    pub(crate) fn new(f: F) -> Spawned<F, T> {
+    pub(crate) fn new(f: F, packet: Arc<Packet<T>>) -> Spawned<F, T> {
         Spawned {
             entry: UnsafeCell::new(Some(f)),
-            packet: Packet::new(),
+            packet,
         }
     }
 }
@@ -167,8 +169,15 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     /// What it waits on while parked, for `dump()`.
     pub(crate) wait_kind: AtomicU8,
     /// The worker that runs it, fixed at the first resume (or at spawn for
-    /// `spawn_local`).
-    pub(crate) owner: AtomicUsize,
+    /// `spawn_local`); [`NO_OWNER`] before.
+    pub(crate) owner: AtomicU32,
+    /// Requested stack size in bytes (`u32::MAX` for any size too large
+    /// to make, over `stack::MAX_STACK_SIZE`).
+    pub(crate) stack_size: u32,
+    /// The worker whose thread spawned (and so allocated) it, or
+    /// [`NO_HOME`]: where its memory goes back when it ends on another
+    /// (`worker::Worker::bury`).
+    pub(crate) home: u32,
     /// The runtime it belongs to.
     pub(crate) shared: Arc<Shared>,
     /// Roughly where its stack pointer was when it last parked: a local
@@ -180,39 +189,74 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     pub(crate) park_gen: AtomicU64,
     /// Process-unique id, never reused.
     pub(crate) id: u64,
-    /// The name given with `Builder::name`.
-    pub(crate) name: Option<Box<str>>,
-    /// Requested stack size in bytes.
-    pub(crate) stack_size: usize,
-    /// Guard-page range `[lo, hi)` of its stack, set before the first resume;
-    /// read by the stack-overflow handler.
-    pub(crate) guard: [AtomicUsize; 2],
-    /// The closure and its result slot (see [`Body`]).
+    /// The name given with `Builder::name` (boxed twice: a thin pointer,
+    /// as most green threads have none).
+    pub(crate) name: Option<Box<Box<str>>>,
+    /// The low end of its stack's guard page (one page), set before the
+    /// first resume; read by the stack-overflow handler.
+    pub(crate) guard_lo: AtomicUsize,
+    /// The closure and a reference to its result slot (see [`Body`]).
     body: B,
 }
 
-/// The parts of a task only its owning worker touches (hot first; see
-/// [`Task`]).
-#[repr(C)]
+/// The parts of a [`Task`] only its worker touches.
+///
+/// Kept small: with the header and a closure that captures little, a
+/// task is a 192-byte malloc chunk, and a cold spawn's cost is mostly the
+/// fresh memory it touches.
 pub(crate) struct TaskLocal {
     /// The coroutine, from the first resume until it returns.
     pub(crate) coroutine: Option<GreenCoroutine>,
     /// The coroutine's yielder (it lives at the base of the coroutine stack).
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Active `timeout` scopes, innermost last.
-    pub(crate) timeouts: Vec<TimeoutFrame>,
+    pub(crate) timeouts: Timeouts,
     /// When its current timer (the heap entry of its park generation)
-    /// fires, while one is armed and has not fired: a later park with a
-    /// deadline no earlier reuses it (see `park`).
-    pub(crate) timer_at: Option<Instant>,
-    /// Whether the body was run or discarded (so it is never touched again).
-    pub(crate) entered: bool,
-    /// Slot in the owner's live-task table, for `dump()`.
-    pub(crate) live_key: Option<usize>,
-    /// Its claim on a stack, until it starts.
-    pub(crate) reservation: Option<StartReservation>,
+    /// fires, while one is armed and has not fired, as a
+    /// [`Shared::stamp`]; 0 when none is. A later park with a deadline no
+    /// earlier reuses it (see `park`).
+    pub(crate) timer_at: u64,
     /// Its share of its stack (`slice`).
     pub(crate) slice: SliceState,
+    /// Slot in the owner's live-task table, for `dump()`; [`NO_KEY`]
+    /// when it is in none.
+    pub(crate) live_key: u32,
+    /// Whether the body was run or discarded (so it is never touched again).
+    pub(crate) entered: bool,
+    /// Its claim on a stack, until it starts.
+    pub(crate) reservation: Option<StartReservation>,
+}
+
+/// The [`Task::home`] of a task spawned off the runtime's workers.
+pub(crate) const NO_HOME: u32 = u32::MAX;
+
+/// The [`TaskLocal::live_key`] of a task in no live table.
+pub(crate) const NO_KEY: u32 = u32::MAX;
+
+/// A green thread's active `timeout` scopes, innermost last: boxed, since
+/// most green threads never enter one.
+#[derive(Default)]
+// The box is the point: one word in every task instead of a `Vec`'s three.
+#[allow(clippy::box_collection)]
+pub(crate) struct Timeouts(Option<Box<Vec<TimeoutFrame>>>);
+
+impl Timeouts {
+    /// The scopes.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[TimeoutFrame] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether there are none (the common case, one load).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    /// The scopes, to push or pop one.
+    pub(crate) fn vec_mut(&mut self) -> &mut Vec<TimeoutFrame> {
+        self.0.get_or_insert_with(Default::default)
+    }
 }
 
 /// One active `grove::timeout` scope.
@@ -269,51 +313,88 @@ pub(crate) fn next_id() -> u64 {
 
 impl<B: Body> Task<B> {
     /// A new task in the `SCHEDULED` state, not yet queued.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         shared: Arc<Shared>,
+        id: u64,
         name: Option<Box<str>>,
         stack_size: usize,
         body: B,
-        owner: usize,
+        owner: u32,
+        home: u32,
+        recycled: Option<TaskRef>,
         reservation: StartReservation,
     ) -> Arc<Task<B>> {
-        // Written straight into the allocation: `Arc::new` built the ~300
-        // bytes on the stack and then called `memcpy` for them (64
-        // instructions of every spawn, callgrind).
-        let mut task = Arc::<Task<B>>::new_uninit();
-        let slot = Arc::get_mut(&mut task).expect("a fresh Arc is unique");
-        slot.write(Task {
-            id: next_id(),
-            name,
-            stack_size,
+        // Written straight into the allocation (`Arc::new` built the
+        // value on the stack and then called `memcpy` for it: 64
+        // instructions of every spawn, callgrind), which is a dead task's
+        // when one fits (`recycle`).
+        let slot: *mut Task<B> = match recycled.and_then(reclaim::<B>) {
+            Some(p) => p,
+            None => Arc::into_raw(Arc::<Task<B>>::new_uninit()) as *mut Task<B>,
+        };
+        let task = Task {
+            id,
+            name: name.map(Box::new),
+            // Anything larger fails the start (`Slots::take`); saturated,
+            // it still does.
+            stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
+            home,
             state: AtomicU8::new(SCHEDULED),
-            owner: AtomicUsize::new(owner),
+            owner: AtomicU32::new(owner),
             parked_sp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             wait_kind: AtomicU8::new(WaitKind::Running as u8),
             park_gen: AtomicU64::new(0),
-            guard: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            guard_lo: AtomicUsize::new(0),
             shared,
             local: UnsafeCell::new(TaskLocal {
                 entered: false,
                 coroutine: None,
                 yielder: std::ptr::null(),
-                timeouts: Vec::new(),
-                timer_at: None,
-                live_key: None,
+                timeouts: Timeouts::default(),
+                timer_at: 0,
+                live_key: NO_KEY,
                 reservation: Some(reservation),
                 slice: SliceState::default(),
             }),
             body,
-        });
-        // SAFETY: `write` just initialised the value.
-        unsafe { task.assume_init() }
+        };
+        // SAFETY: `slot` is the value pointer of an `Arc` allocation whose
+        // value has the size and alignment of a `Task<B>` and whose only
+        // reference is the one `into_raw` gave up (a fresh `Arc`, or one
+        // `reclaim` made unique and emptied), so writing it is unobserved;
+        // `from_raw` then takes back that reference: its contract holds,
+        // since the pointer came from `Arc::into_raw` of a value (a
+        // `MaybeUninit<Task<B>>`, or a `Task<dyn Body>` made from a sized
+        // task) of the same size and alignment as `Task<B>`.
+        unsafe {
+            slot.write(task);
+            Arc::from_raw(slot)
+        }
     }
+}
 
-    /// Its typed body.
-    pub(crate) fn body(&self) -> &B {
-        &self.body
+/// Empties a dead task (drops its contents) whose memory fits a
+/// `Task<B>`, and returns its value pointer with its one reference given
+/// up; `None` (and the task is dropped) if it does not fit or is not
+/// unique.
+fn reclaim<B>(mut old: TaskRef) -> Option<*mut Task<B>> {
+    let fits = std::mem::size_of_val::<Task>(&old) == std::mem::size_of::<Task<B>>()
+        && std::mem::align_of_val::<Task>(&old) == std::mem::align_of::<Task<B>>();
+    if !fits {
+        return None;
     }
+    let value: *mut Task = Arc::get_mut(&mut old)?;
+    let raw = Arc::into_raw(old);
+    debug_assert!(std::ptr::eq(raw, value));
+    // SAFETY: `get_mut` proved this the only reference (no other `Arc`,
+    // no `Weak`), and `into_raw` gave it up without dropping, so nothing
+    // reaches the value: it is dropped here once, and the memory is only
+    // written again (by `Task::new`) before anything reads it. A panic in
+    // a destructor here leaks the allocation rather than double-dropping.
+    unsafe { std::ptr::drop_in_place(value) };
+    Some(raw as *mut Task<B>)
 }
 
 impl Task {
@@ -382,7 +463,7 @@ impl Task {
     #[inline]
     pub(crate) fn wake(&self) {
         if self.mark_woken() {
-            let owner = self.owner.load(Ordering::Relaxed);
+            let owner = self.owner.load(Ordering::Relaxed) as usize;
             crate::worker::schedule_started(self, owner);
         }
     }
@@ -414,6 +495,11 @@ impl Task {
         self.wake();
     }
 
+    /// The name given with `Builder::name`.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|n| &**n)
+    }
+
     /// Its state, for `dump()`.
     pub(crate) fn state_name(&self) -> &'static str {
         let s = self.state.load(Ordering::Relaxed);
@@ -433,8 +519,23 @@ impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.id)
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("state", &self.state_name())
             .finish()
+    }
+}
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// A task whose closure captures nothing, with its `Arc` counts, fits
+    /// a 192-byte malloc chunk (184 usable bytes), and its packet a 96-byte
+    /// one: 288 bytes a spawned green thread, where it was 320 in one
+    /// allocation (see `TaskLocal` and `join::Packet`).
+    #[test]
+    fn a_task_and_its_packet_stay_in_their_malloc_chunks() {
+        let arc_counts = 2 * std::mem::size_of::<usize>();
+        assert!(std::mem::size_of::<Task<Spawned<fn() -> usize, usize>>>() + arc_counts <= 184);
+        assert!(std::mem::size_of::<Packet<usize>>() + arc_counts <= 88);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! An entry carries the park generation it was armed for. A green thread
 //! keeps its current entry across parks while it fires no later than what
-//! the next park needs (`Task::timer_at`; see `park`), and arms a new one
+//! the next park needs (`TaskLocal::timer_at`; see `park`), and arms a new one
 //! only for an earlier deadline, which bumps its generation: the old entry
 //! goes stale and firing it does nothing. When the current entry fires it
 //! wakes the green thread (possibly early for its park now, which is a
@@ -112,7 +112,7 @@ impl TimerHeap {
                 self.armed = self.armed.saturating_sub(1);
                 // SAFETY: timers run on the task's owning worker, between
                 // resumes, so nothing else touches its local part now.
-                unsafe { e.task.local().timer_at = None };
+                unsafe { e.task.local().timer_at = 0 };
                 e.task.wake();
             }
         }

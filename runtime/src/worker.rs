@@ -74,10 +74,13 @@ use slab::Slab;
 
 use crate::park::{self, clone_task_ref};
 use crate::reactor::ScheduledIo;
+use crate::recycle::{Graves, Recycler};
 use crate::ring::Ring;
 use crate::runtime::Shared;
 use crate::slice::Slots;
-use crate::task::{Suspend, Task, TaskRef, DONE, NO_OWNER, PARKED, RUNNING, SCHEDULED};
+use crate::task::{
+    Suspend, Task, TaskRef, DONE, NO_HOME, NO_KEY, NO_OWNER, PARKED, RUNNING, SCHEDULED,
+};
 
 /// How long an idle worker of a multi-worker runtime spins for work from
 /// other threads before it sleeps (see `Worker::spin_for_work`).
@@ -146,6 +149,9 @@ pub(crate) struct WorkerShared {
     released: Mutex<Vec<Arc<ScheduledIo>>>,
     /// Whether `released` may be non-empty.
     released_pending: AtomicBool,
+    /// Finished tasks this worker spawned that ended on others, sent back
+    /// for their memory (`recycle`).
+    pub(crate) graves: Graves,
     /// Started, unfinished tasks of this worker, for `dump()`.
     pub(crate) live: Mutex<Slab<TaskRef>>,
     /// Id of the task running now (0: none), for the watchdog.
@@ -165,6 +171,7 @@ impl WorkerShared {
             registry: poll.registry().try_clone()?,
             released: Mutex::new(Vec::new()),
             released_pending: AtomicBool::new(false),
+            graves: Graves::new(),
             live: Mutex::new(Slab::new()),
             running_id: AtomicU64::new(0),
             running_since: AtomicU64::new(0),
@@ -232,6 +239,8 @@ pub(crate) struct Worker {
     /// Set after a ready task ran: the next turn starts a new task first if
     /// there is one, so that new and woken tasks take turns.
     new_turn: Cell<bool>,
+    /// Dead tasks to reuse, and those on their way home (`recycle`).
+    recycler: Recycler,
 }
 
 thread_local! {
@@ -278,7 +287,7 @@ pub(crate) fn schedule_new(task: TaskRef) {
     if owner != NO_OWNER {
         // spawn_local: pinned from the start, and spawned on its owner,
         // whose live table takes it now.
-        match current_of(&task.shared).filter(|w| w.index == owner) {
+        match current_of(&task.shared).filter(|w| w.index == owner as usize) {
             Some(w) => {
                 let p = w.adopt(task);
                 w.push_ready(p);
@@ -297,6 +306,18 @@ pub(crate) fn schedule_new(task: TaskRef) {
             shared.injector.push(task);
             shared.notify_idle_worker();
         }
+    }
+}
+
+/// Where a `Task<B>` spawned now on `shared`'s runtime comes from: its
+/// [`Task::home`] (this worker's index, if this thread is one of the
+/// runtime's workers, else [`NO_HOME`]) and, there, a dead task whose
+/// memory it can reuse (`recycle`).
+#[inline]
+pub(crate) fn spawn_site<B>(shared: &Arc<Shared>) -> (u32, Option<TaskRef>) {
+    match current_of(shared) {
+        Some(w) => w.spawn_site::<B>(),
+        None => (NO_HOME, None),
     }
 }
 
@@ -356,6 +377,7 @@ impl Worker {
             tick: Cell::new(0),
             new_first: Cell::new(0),
             new_turn: Cell::new(false),
+            recycler: Recycler::default(),
         }
     }
 
@@ -380,16 +402,25 @@ impl Worker {
         unsafe { (*self.ready.get()).pop_front() }
     }
 
+    /// [`spawn_site`] on this worker.
+    #[inline]
+    pub(crate) fn spawn_site<B>(&self) -> (u32, Option<TaskRef>) {
+        self.recycler.take_back(&self.my_shared().graves);
+        (self.index as u32, self.recycler.reuse::<B>())
+    }
+
     /// Moves a task into this worker's live table (it is about to start
     /// here, or is pinned here by `spawn_local`) and returns its pointer.
     fn adopt(&self, task: TaskRef) -> TaskPtr {
         let p = TaskPtr::of(&task);
         // SAFETY: the task was dequeued (or spawned) by this worker, which
         // now owns its local part; each borrow ends at once.
-        if unsafe { task.local() }.live_key.is_none() {
+        if unsafe { task.local() }.live_key == NO_KEY {
             let key = self.my_shared().live.lock().insert(task);
+            // Four billion live tasks would take over 700 GiB.
+            let key = u32::try_from(key).expect("fewer than 2^32 live green threads");
             // SAFETY: as above; the live table keeps the task alive.
-            unsafe { p.get().local() }.live_key = Some(key);
+            unsafe { p.get().local() }.live_key = key;
         }
         p
     }
@@ -404,6 +435,7 @@ impl Worker {
             self.turn(&mut events);
         }
         self.shut_down();
+        drop(self.my_shared().graves.close());
         WORKER.with(|w| w.set(std::ptr::null()));
     }
 
@@ -561,7 +593,9 @@ impl Worker {
         if self.spin_for_work(events) {
             return;
         }
+        self.recycler.flush(&self.shared);
         let ws = self.my_shared();
+        self.recycler.take_back(&ws.graves);
         // Clear the wake flag *before* announcing the sleep, never after the
         // previous one: a waker that saw the previous sleep may set it late,
         // and its write to the mio waker may then be eaten by a non-blocking
@@ -607,6 +641,7 @@ impl Worker {
             let released = std::mem::take(&mut *ws.released.lock());
             drop(released);
         }
+        self.recycler.take_back(&ws.graves);
     }
 
     /// Makes the coroutine of a task that has not run yet, on a stack from
@@ -651,10 +686,9 @@ impl Worker {
                 return false;
             }
         };
-        let (lo, hi) = Slots::guard_range(&stack);
-        task.guard[0].store(lo, Ordering::Relaxed);
-        task.guard[1].store(hi, Ordering::Relaxed);
-        task.owner.store(self.index, Ordering::Release);
+        task.guard_lo
+            .store(Slots::guard_lo(&stack), Ordering::Relaxed);
+        task.owner.store(self.index as u32, Ordering::Release);
         local.coroutine = Some(Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `p` is the task being resumed; its worker's live
             // table holds it across every resume, and this runs inside
@@ -741,9 +775,12 @@ impl Worker {
             self.last_suspended.set(None);
         }
         // SAFETY: as in `run_task`.
-        if let Some(key) = unsafe { task.local() }.live_key.take() {
-            let owned = self.my_shared().live.lock().try_remove(key);
-            drop(owned);
+        let key = std::mem::replace(&mut unsafe { task.local() }.live_key, NO_KEY);
+        if key != NO_KEY {
+            let owned = self.my_shared().live.lock().try_remove(key as usize);
+            if let Some(t) = owned {
+                self.recycler.bury(self.index, &self.shared, t);
+            }
         }
     }
 

@@ -115,8 +115,8 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         // SAFETY: a set current task is alive while it runs (its worker
         // holds a reference), and the fields read are immutable or atomic.
         let t = unsafe { task.as_ref() };
-        let lo = t.guard[0].load(Ordering::Relaxed);
-        let hi = t.guard[1].load(Ordering::Relaxed);
+        let lo = t.guard_lo.load(Ordering::Relaxed);
+        let hi = lo.wrapping_add(crate::stack::page_size());
         if lo != 0 && addr >= lo && addr < hi {
             let mut m = Msg {
                 buf: [0; 512],
@@ -124,7 +124,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             };
             m.push(b"\ngrove: green thread ");
             m.push_num(t.id);
-            if let Some(name) = &t.name {
+            if let Some(name) = t.name() {
                 m.push(b" (\"");
                 m.push(name.as_bytes());
                 m.push(b"\")");
