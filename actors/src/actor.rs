@@ -212,19 +212,44 @@ impl<M: Send + 'static> Drop for ExitGuard<M> {
 }
 
 /// The root of every actor's green thread.
-fn run_actor<M, R, F>(mut guard: ExitGuard<M>, f: F) -> Result<R, ExitReason>
+///
+/// Its frame stays on the stack under every receive, and with stacks
+/// shared (`grove-runtime`'s `slice`) every parked actor's live bytes are
+/// copied out and back: so it holds only the context and the outcome, and
+/// what happens after the actor's function returns is out of line.
+fn run_actor<M, R, F>(guard: ExitGuard<M>, f: F) -> Result<R, ExitReason>
 where
     F: FnOnce(&mut Ctx<M>) -> R,
     M: Send + 'static,
 {
-    let cell = guard.cell.clone();
-    cell.mailbox
-        .set_receiver(grove_runtime::current().unparker());
-    let mut ctx = Ctx::new(cell.clone());
+    let mut ctx = begin_actor(&guard.cell);
     let r = catch_unwind(AssertUnwindSafe(|| f(&mut ctx)));
+    end_actor(guard, ctx, r)
+}
+
+/// The actor's context, its mailbox told whom to wake: out of line, so
+/// that its temporaries are not part of the root's frame.
+#[inline(never)]
+fn begin_actor<M: Send + 'static>(cell: &Arc<Cell<M>>) -> Ctx<M> {
+    // SAFETY: the actor's own green thread, once, before any receive.
+    unsafe {
+        cell.mailbox
+            .set_receiver(grove_runtime::__private::current_unparker())
+    };
+    Ctx::new(cell.clone())
+}
+
+/// What the root does once the actor's function has returned or unwound:
+/// drop what it had not received, then run the exit steps with the reason.
+#[inline(never)]
+fn end_actor<M: Send + 'static, R>(
+    mut guard: ExitGuard<M>,
+    ctx: Ctx<M>,
+    r: std::thread::Result<R>,
+) -> Result<R, ExitReason> {
     let result = match r {
         Ok(v) => Ok(v),
-        Err(payload) => Err(reason_for(&cell, ExitReason::from_payload(payload))),
+        Err(payload) => Err(reason_for(&guard.cell, ExitReason::from_payload(payload))),
     };
     drop(ctx);
     guard.reason = Some(match &result {

@@ -31,14 +31,21 @@
 //! That sender does not queue its message: it writes it into the
 //! mailbox's one-message slot `handed` and publishes it (`filled`,
 //! release) under the lock, so the woken actor takes it without locking
-//! again (`take_handed`, acquire). The slot holds at most one message:
+//! again (`take_handed`, acquire). A message sent while the actor is not
+//! waiting goes there too when nothing is queued and the slot is empty
+//! (so an actor's first message allocates no queue buffer). The slot
+//! holds at most one message, always older than everything queued:
 //!
 //! * `waiting` implies an empty queue and an empty slot: `fetch` takes a
 //!   handed message (under the lock, ahead of the queue, which only holds
 //!   later ones) before it arms `waiting`, and a sender clears `waiting`
 //!   when it hands over.
-//! * So only one sender writes the slot between two arms, and only while
-//!   `filled` is false; the actor reads it only after seeing `filled`.
+//! * A sender writes the slot only under the lock, and only when it is
+//!   empty: `waiting` is set, or it read `filled` false with acquire,
+//!   which the actor stores (release) only after it has read the message
+//!   out. The actor reads the slot only after seeing `filled` (acquire).
+//! * It fills the slot only when the queue is empty, so the slot's
+//!   message is older than any queued one.
 //!
 //! A receive that times out or unwinds leaves a handed message in the slot
 //! for the next receive; `close` takes it with the queue, and dropping the
@@ -65,7 +72,6 @@ use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use grove_runtime::Unparker;
@@ -82,9 +88,10 @@ use grove_runtime::__private::{SpinGuard, SpinLock};
 /// next actor's mailbox is a cache miss per line.)
 #[repr(C)]
 pub(crate) struct Mailbox<M> {
-    /// Wakes the actor; set when its green thread starts, before its first
-    /// receive (so before `waiting` can ever be set).
-    receiver: OnceLock<Unparker>,
+    /// Wakes the actor; written once, by the actor when its green thread
+    /// starts, before its first receive (so before `waiting` can ever be
+    /// set); read only by a sender that saw `waiting` under the lock.
+    receiver: UnsafeCell<Option<Unparker>>,
     /// The most messages it holds at once (`u32::MAX`: unbounded).
     cap: u32,
     /// Set (release, under the lock) when `handed` holds a message for the
@@ -103,11 +110,13 @@ pub(crate) struct Mailbox<M> {
 }
 
 // SAFETY: `handed` is written by one sender at a time, under the lock,
-// only while `filled` is false and `waiting` set; it is read (moved out)
-// only by the actor after it saw `filled` with acquire, or under the lock,
-// or by `Drop` with `&mut self` (module docs, "Hand-off"). Everything else
-// is behind the lock or atomic. So sharing a mailbox moves `M`s between
-// threads, which `M: Send` allows.
+// only while the slot is empty (`waiting` set, or `filled` read false with
+// acquire after the actor's release); it is read (moved out) only by the
+// actor after it saw `filled` with acquire, or under the lock, or by
+// `Drop` with `&mut self` (module docs, "Hand-off"). `receiver` is written
+// once by the actor before any sender may read it (`set_receiver`).
+// Everything else is behind the lock or atomic. So sharing a mailbox moves
+// `M`s (and the `Unparker`) between threads, which `M: Send` allows.
 unsafe impl<M: Send> Sync for Mailbox<M> {}
 // SAFETY: as above.
 unsafe impl<M: Send> Send for Mailbox<M> {}
@@ -178,7 +187,7 @@ impl<M> Mailbox<M> {
             filled: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            receiver: OnceLock::new(),
+            receiver: UnsafeCell::new(None),
             cap: bound,
             handed: UnsafeCell::new(MaybeUninit::uninit()),
         }
@@ -207,9 +216,16 @@ impl<M> Mailbox<M> {
         self.is_bounded().then_some(self.cap as usize)
     }
 
-    /// Records the actor's unparker (once, when it starts).
-    pub(crate) fn set_receiver(&self, u: Unparker) {
-        let _ = self.receiver.set(u);
+    /// Records the actor's unparker.
+    ///
+    /// # Safety
+    ///
+    /// Called once, by the actor, before its first receive.
+    pub(crate) unsafe fn set_receiver(&self, u: Unparker) {
+        // SAFETY: no sender reads `receiver` before it sees `waiting` set
+        // under the lock, which the actor only does in a receive, after
+        // this write (and the lock orders the two); nothing else writes it.
+        unsafe { *self.receiver.get() = Some(u) };
     }
 
     /// Adds `m` under the lock: handed straight to the actor if it waits
@@ -217,19 +233,33 @@ impl<M> Mailbox<M> {
     #[inline]
     fn push_locked(&self, st: &mut State<M>, m: M) -> bool {
         if !self.waiting.load(Ordering::Relaxed) {
-            st.queue.push_back(m);
+            if st.queue.is_empty() && !self.filled.load(Ordering::Acquire) {
+                // Nothing queued and the slot empty: the message waits in
+                // the slot, so an actor's first message needs no queue
+                // buffer (module docs, "Hand-off").
+                self.hand(st, m);
+            } else {
+                st.queue.push_back(m);
+            }
             return false;
         }
         self.waiting.store(false, Ordering::Relaxed);
+        self.hand(st, m);
+        true
+    }
+
+    /// Puts `m` in the empty hand-off slot (under the lock).
+    #[inline]
+    fn hand(&self, st: &mut State<M>, m: M) {
         if self.is_bounded() {
             st.held += 1;
         }
-        // SAFETY: `waiting` was set, so the slot is empty and nobody else
-        // writes it or reads it until `filled` is published below; we hold
-        // the lock (module docs, "Hand-off").
+        // SAFETY: the slot is empty — `waiting` was set, or `filled` read
+        // false (acquire: the actor's read of the last message is done) —
+        // and nobody else writes it or reads it until `filled` is
+        // published below; we hold the lock (module docs, "Hand-off").
         unsafe { (*self.handed.get()).write(m) };
         self.filled.store(true, Ordering::Release);
-        true
     }
 
     /// The actor takes the message handed to it, if there is one. Only the
@@ -239,17 +269,20 @@ impl<M> Mailbox<M> {
         if !self.filled.load(Ordering::Acquire) {
             return None;
         }
-        self.filled.store(false, Ordering::Relaxed);
         // SAFETY: `filled` (acquire) says a sender wrote the slot and will
-        // not touch it again; no sender writes it before `waiting` is armed
-        // again, which only the actor does, after this read.
-        Some(unsafe { (*self.handed.get()).assume_init_read() })
+        // not touch it again until it reads `filled` false, which the
+        // release below publishes only after this read.
+        let m = unsafe { (*self.handed.get()).assume_init_read() };
+        self.filled.store(false, Ordering::Release);
+        Some(m)
     }
 
     /// Wakes the actor (after the lock is released).
     #[inline]
     fn wake_receiver(&self) {
-        if let Some(u) = self.receiver.get() {
+        // SAFETY: called by a sender that saw `waiting` under the lock, so
+        // after `set_receiver`'s one write (see there).
+        if let Some(u) = unsafe { &*self.receiver.get() } {
             u.unpark();
         }
     }
@@ -492,6 +525,31 @@ mod tests {
     /// value starts at `value`, past the `Arc`'s two counts.
     fn offset(field: *const u8, value: *const u8) -> usize {
         field as usize - value as usize + 2 * std::mem::size_of::<usize>()
+    }
+
+    #[test]
+    fn a_message_sent_before_the_actor_waits_is_held_in_the_slot_in_order() {
+        use super::Refused;
+        use std::collections::VecDeque;
+        let mb = Mailbox::<u32>::new(Some(2));
+        assert!(mb.send(1, None).is_ok());
+        assert_eq!(
+            mb.state.lock().queue.capacity(),
+            0,
+            "the first message allocates no buffer"
+        );
+        assert!(mb.send(2, None).is_ok());
+        // The slot's message counts against the bound.
+        assert!(matches!(mb.try_send(3), Err(Refused::Full(3))));
+        assert_eq!(mb.queued(), 2);
+        let mut stash = VecDeque::new();
+        assert_eq!(mb.fetch(&mut stash, true), 2);
+        assert_eq!(stash, [1, 2]);
+        // Taken out of the slot without the lock, the next one may go there.
+        mb.consumed(2);
+        assert!(mb.send(4, None).is_ok());
+        assert_eq!(mb.take_handed(), Some(4));
+        assert_eq!(mb.take_handed(), None);
     }
 
     #[test]

@@ -88,4 +88,11 @@ pub mod __private {
     pub use crate::slice::{evicted_bytes as stack_evicted_bytes, evictions as stack_evictions};
     pub use crate::spin::{SpinGuard, SpinLock};
     pub use crate::worker::prefault_parking;
+
+    /// `current().unparker()` without the identity handle in between
+    /// (what an actor's root records for its mailbox).
+    #[inline]
+    pub fn current_unparker() -> crate::Unparker {
+        crate::Unparker::current()
+    }
 }

@@ -44,8 +44,10 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use corosensei::stack::{Stack, StackPointer};
+use parking_lot::Mutex;
 use slab::Slab;
 
 use crate::stack::{PooledStack, StackPool};
@@ -94,21 +96,38 @@ pub(crate) fn share_after_from_env() -> usize {
     }
 }
 
-/// Evictions so far, in every runtime of the process (for tests and the
-/// benchmarks' reports).
-static EVICTIONS: AtomicU64 = AtomicU64::new(0);
+/// One worker's eviction counts, published for [`evictions`] and
+/// [`evicted_bytes`]. Written only by its worker, with plain stores: a
+/// locked add on a process-wide counter was two of the most expensive
+/// instructions of every eviction, and a contended line with two workers.
+#[derive(Default)]
+struct Published {
+    evictions: AtomicU64,
+    bytes: AtomicU64,
+}
 
-/// Bytes those evictions copied out.
-static EVICTED_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Every live worker's counts, and what workers that are gone had.
+static PUBLISHED: Mutex<Vec<Arc<Published>>> = Mutex::new(Vec::new());
+static RETIRED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-/// How many times a parked green thread's stack was copied out so far.
+fn sum(pick: impl Fn(&Published) -> &AtomicU64, retired: usize) -> u64 {
+    let live: u64 = PUBLISHED
+        .lock()
+        .iter()
+        .map(|p| pick(p).load(Ordering::Relaxed))
+        .sum();
+    live + RETIRED[retired].load(Ordering::Relaxed)
+}
+
+/// How many times a parked green thread's stack was copied out so far, in
+/// every runtime of the process (for tests and the benchmarks' reports).
 pub fn evictions() -> u64 {
-    EVICTIONS.load(Ordering::Relaxed)
+    sum(|p| &p.evictions, 0)
 }
 
 /// How many bytes those copies moved, in all.
 pub fn evicted_bytes() -> u64 {
-    EVICTED_BYTES.load(Ordering::Relaxed)
+    sum(|p| &p.bytes, 1)
 }
 
 /// The stack a coroutine is made on: one slot's, shared or not.
@@ -190,6 +209,8 @@ pub(crate) struct Slots {
     /// Tasks (with a stack, or queued to start) from which a starting
     /// task shares a stack.
     share_after: usize,
+    /// `evictions` and `evicted`, for other threads to read.
+    published: Arc<Published>,
 }
 
 impl Slots {
@@ -204,6 +225,11 @@ impl Slots {
             evictions: 0,
             evicted: 0,
             share_after,
+            published: {
+                let p = Arc::new(Published::default());
+                PUBLISHED.lock().push(p.clone());
+                p
+            },
         }
     }
 
@@ -372,10 +398,12 @@ impl Slots {
         }
         st.evicted = true;
         slot.resident = None;
-        EVICTIONS.fetch_add(1, Ordering::Relaxed);
-        EVICTED_BYTES.fetch_add(len as u64, Ordering::Relaxed);
         self.evictions += 1;
         self.evicted += len as u64;
+        self.published
+            .evictions
+            .store(self.evictions, Ordering::Relaxed);
+        self.published.bytes.store(self.evicted, Ordering::Relaxed);
     }
 
     /// Makes an evicted `task` resident again: evicts the slot's resident,
@@ -447,6 +475,10 @@ impl Drop for Slots {
         for slot in self.table.drain() {
             std::mem::forget(slot.stack);
         }
+        let mut published = PUBLISHED.lock();
+        published.retain(|p| !Arc::ptr_eq(p, &self.published));
+        RETIRED[0].fetch_add(self.evictions, Ordering::Relaxed);
+        RETIRED[1].fetch_add(self.evicted, Ordering::Relaxed);
     }
 }
 
