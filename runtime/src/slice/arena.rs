@@ -221,6 +221,16 @@ impl Arena {
         }
         let p = self.next;
         self.next += cap;
+        // The block after the next is where the eviction after the next
+        // one most likely writes: fetch it now. Faulted in at spawn long
+        // before (`prefault`), its lines are far out of the cache, and an
+        // eviction waited on a write miss per line (a 100,000-actor ring:
+        // ~240 ns a hop without this, ~190 with; fetching the very next
+        // block gave too little lead).
+        let ahead = self.next + cap;
+        for i in 0..super::PREFETCH_SAVED.min(cap / 64) {
+            crate::task::prefetch((ahead + i * 64) as *const u8);
+        }
         p as *mut _
     }
 
