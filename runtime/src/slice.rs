@@ -203,6 +203,9 @@ impl SliceState {
     }
 }
 
+/// Set in a task's `parked_sp` while its bytes are copied out.
+pub(crate) const EVICTED_BIT: usize = 1;
+
 /// Save-area lines fetched ahead of a restore, and of an eviction into a
 /// fresh block (`arena`): a parked actor's ~800 bytes.
 pub(crate) const PREFETCH_SAVED: usize = 13;
@@ -413,6 +416,11 @@ impl Slots {
             std::ptr::copy_nonoverlapping(lo as *const MaybeUninit<u8>, st.saved.as_ptr(), len);
         }
         st.evicted = true;
+        // Bit 0 of the parked stack pointer says so to a wake, which then
+        // fetches the save area (`Task::prefetch_resume`); `live_range` and
+        // the stack prefetch mask it off.
+        let sp = t.parked_sp.load(Ordering::Relaxed);
+        t.parked_sp.store(sp | EVICTED_BIT, Ordering::Relaxed);
         slot.resident = None;
         self.evictions += 1;
         self.evicted += len as u64;
@@ -454,6 +462,8 @@ impl Slots {
             );
         }
         st.evicted = false;
+        let sp = task.parked_sp.load(Ordering::Relaxed);
+        task.parked_sp.store(sp & !EVICTED_BIT, Ordering::Relaxed);
         slot.resident = Some(NonNull::from(task));
     }
 

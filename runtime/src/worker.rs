@@ -269,7 +269,7 @@ fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
 }
 
 /// Schedules a started task that was just moved `PARKED → SCHEDULED`.
-#[inline]
+#[inline(always)]
 pub(crate) fn schedule_started(task: &Task, owner: usize) {
     match current_of(&task.shared) {
         Some(w) if w.index == owner => {
