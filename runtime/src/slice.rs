@@ -80,7 +80,7 @@ pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
 /// report it as `bytes_per_eviction`). A guess above it faults in memory
 /// no actor uses (1,024 bytes cost 0.2 KiB an actor in a 100,000-actor
 /// ring), one below leaves the rest to the first lap.
-const DEFAULT_SAVE: usize = 864;
+const DEFAULT_SAVE: usize = 784;
 
 /// The most save-area memory faulted in ahead of evictions, per worker.
 const PREFAULT_MAX: usize = 128 << 20;
