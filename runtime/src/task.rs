@@ -385,15 +385,16 @@ fn reclaim<B>(mut old: TaskRef) -> Option<*mut Task<B>> {
     if !fits {
         return None;
     }
-    let value: *mut Task = Arc::get_mut(&mut old)?;
-    let raw = Arc::into_raw(old);
-    debug_assert!(std::ptr::eq(raw, value));
+    Arc::get_mut(&mut old)?;
+    let raw = Arc::into_raw(old) as *mut Task;
     // SAFETY: `get_mut` proved this the only reference (no other `Arc`,
     // no `Weak`), and `into_raw` gave it up without dropping, so nothing
-    // reaches the value: it is dropped here once, and the memory is only
-    // written again (by `Task::new`) before anything reads it. A panic in
-    // a destructor here leaks the allocation rather than double-dropping.
-    unsafe { std::ptr::drop_in_place(value) };
+    // else reaches the value: it is dropped here once, through the
+    // pointer of the allocation (as `Arc::get_mut_unchecked` writes), and
+    // the memory is only written again (by `Task::new`) before anything
+    // reads it. A panic in a destructor here leaks the allocation rather
+    // than double-dropping.
+    unsafe { std::ptr::drop_in_place(raw) };
     Some(raw as *mut Task<B>)
 }
 
