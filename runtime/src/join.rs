@@ -172,9 +172,10 @@ impl std::error::Error for JoinError {}
 /// # Why apart from the task
 ///
 /// A finished green thread's memory (its header, closure slot and
-/// worker-local state, ~250 bytes) goes back to the allocator on the
-/// worker that ran it, the moment it ends, hot for the next spawn there;
-/// only this packet (~80 bytes) waits for the join. With the packet inside
+/// worker-local state: a 192-byte chunk for a closure that captures
+/// nothing) is free the moment it ends and goes back to the worker that
+/// spawned it (`recycle`); only this packet (96 bytes with the `Arc`'s
+/// counts, for a `usize`) waits for the join. With the packet inside
 /// the task, 100,000 spawned-then-joined green threads held 32 MiB of
 /// fresh memory until the joins, and clearing those pages was most of a
 /// cold spawn's cost. The packet reaches the task through a [`Weak`]
@@ -363,10 +364,6 @@ impl<T> JoinHandle<T> {
         JoinHandle { packet }
     }
 
-    fn packet(&self) -> &Packet<T> {
-        &self.packet
-    }
-
     /// Waits for the green thread to end and returns its value, or how it
     /// ended otherwise. Suspends the calling green thread, or parks the
     /// calling OS thread.
@@ -435,7 +432,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), 1);
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet().is_finished()
+        self.packet.is_finished()
     }
 
     /// The green thread's id (as [`current().id()`](crate::current) reports
@@ -453,7 +450,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.packet().detach();
+        self.packet.detach();
     }
 }
 

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::runtime::Shared;
-use crate::task::{Task, TaskRef};
+use crate::task::TaskRef;
 
 /// Finished tasks sent back in one go.
 const BATCH: usize = 64;
@@ -184,13 +184,9 @@ impl Recycler {
     pub(crate) fn reuse<B>(&self) -> Option<TaskRef> {
         let mut cache = self.cache.borrow_mut();
         let n = cache.len();
-        let fits = |t: &TaskRef| {
-            std::mem::size_of_val::<Task>(t) == std::mem::size_of::<Task<B>>()
-                && std::mem::align_of_val::<Task>(t) == std::mem::align_of::<Task<B>>()
-        };
         let i = (n.saturating_sub(SEARCH)..n)
             .rev()
-            .find(|&i| fits(&cache[i]))?;
+            .find(|&i| cache[i].fits::<B>())?;
         cache.swap_remove_back(i)
     }
 }

@@ -100,34 +100,59 @@ pub(crate) fn share_after_from_env() -> usize {
 /// [`evicted_bytes`]. Written only by its worker, with plain stores: a
 /// locked add on a process-wide counter was two of the most expensive
 /// instructions of every eviction, and a contended line with two workers.
-#[derive(Default)]
 struct Published {
     evictions: AtomicU64,
     bytes: AtomicU64,
 }
 
+impl Published {
+    const fn new() -> Published {
+        Published {
+            evictions: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one eviction of `bytes`; only the owning worker calls this
+    /// (so a load and a store are an add).
+    fn count(&self, bytes: u64) {
+        let n = self.evictions.load(Ordering::Relaxed);
+        self.evictions.store(n + 1, Ordering::Relaxed);
+        let b = self.bytes.load(Ordering::Relaxed);
+        self.bytes.store(b + bytes, Ordering::Relaxed);
+    }
+
+    /// Its counts: evictions, bytes.
+    fn get(&self) -> (u64, u64) {
+        (
+            self.evictions.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// Every live worker's counts, and what workers that are gone had.
 static PUBLISHED: Mutex<Vec<Arc<Published>>> = Mutex::new(Vec::new());
-static RETIRED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+static RETIRED: Published = Published::new();
 
-fn sum(pick: impl Fn(&Published) -> &AtomicU64, retired: usize) -> u64 {
-    let live: u64 = PUBLISHED
+/// Every worker's counts summed: evictions, bytes.
+fn totals() -> (u64, u64) {
+    PUBLISHED
         .lock()
         .iter()
-        .map(|p| pick(p).load(Ordering::Relaxed))
-        .sum();
-    live + RETIRED[retired].load(Ordering::Relaxed)
+        .map(|p| p.get())
+        .fold(RETIRED.get(), |(e, b), (pe, pb)| (e + pe, b + pb))
 }
 
 /// How many times a parked green thread's stack was copied out so far, in
 /// every runtime of the process (for tests and the benchmarks' reports).
 pub fn evictions() -> u64 {
-    sum(|p| &p.evictions, 0)
+    totals().0
 }
 
 /// How many bytes those copies moved, in all.
 pub fn evicted_bytes() -> u64 {
-    sum(|p| &p.bytes, 1)
+    totals().1
 }
 
 /// The stack a coroutine is made on: one slot's, shared or not.
@@ -185,8 +210,6 @@ pub(crate) struct SliceState {
     key: u32,
     /// Pins held (`park::lend_stack`): while nonzero it is never evicted.
     pub(crate) pins: u16,
-    /// Whether its bytes are in `saved` rather than in the slot.
-    pub(crate) evicted: bool,
     /// Whether its stack is or was shared; it then never pins.
     pub(crate) shared: bool,
 }
@@ -203,7 +226,8 @@ impl SliceState {
     }
 }
 
-/// Set in a task's `parked_sp` while its bytes are copied out.
+/// Set in a task's `parked_sp` while its bytes are copied out (the one
+/// record of that, `Task::is_evicted`).
 pub(crate) const EVICTED_BIT: usize = 1;
 
 /// Save-area lines fetched ahead of a restore, and of an eviction into a
@@ -222,13 +246,11 @@ pub(crate) struct Slots {
     default_size: usize,
     /// Tasks with a stack here (the slots' claimants, summed).
     tasks: usize,
-    /// Evictions here, and the bytes they copied: what a save area takes.
-    evictions: u64,
-    evicted: u64,
     /// Tasks (with a stack, or queued to start) from which a starting
     /// task shares a stack.
     share_after: usize,
-    /// `evictions` and `evicted`, for other threads to read.
+    /// Evictions here, and the bytes they copied (what a save area
+    /// takes), also read by other threads.
     published: Arc<Published>,
 }
 
@@ -241,11 +263,9 @@ impl Slots {
             arena: Arena::new(),
             default_size,
             tasks: 0,
-            evictions: 0,
-            evicted: 0,
             share_after,
             published: {
-                let p = Arc::new(Published::default());
+                let p = Arc::new(Published::new());
                 PUBLISHED.lock().push(p.clone());
                 p
             },
@@ -319,9 +339,9 @@ impl Slots {
         if !self.sharing(queued) {
             return;
         }
-        let per = match self.evictions {
-            0 => DEFAULT_SAVE,
-            n => (self.evicted / n) as usize,
+        let per = match self.published.get() {
+            (0, _) => DEFAULT_SAVE,
+            (n, bytes) => (bytes / n) as usize,
         };
         let want = queued.saturating_mul(arena::block_size(per));
         self.arena.prefault(want.min(PREFAULT_MAX));
@@ -346,8 +366,10 @@ impl Slots {
     unsafe fn evict_for_share(&mut self, last: NonNull<Task>) -> Option<usize> {
         let key = {
             // SAFETY: the caller's obligation; the borrow ends in this block.
-            let st = unsafe { &mut last.as_ref().local().slice };
-            if st.pins != 0 || st.evicted {
+            let t = unsafe { last.as_ref() };
+            // SAFETY: as above.
+            let st = unsafe { &mut t.local().slice };
+            if st.pins != 0 || t.is_evicted() {
                 return None;
             }
             let slot = self.table.get(st.key as usize)?;
@@ -404,7 +426,7 @@ impl Slots {
         let t = unsafe { task.as_ref() };
         // SAFETY: as above.
         let st = unsafe { &mut t.local().slice };
-        debug_assert!(st.pins == 0 && !st.evicted && slot.resident == Some(task));
+        debug_assert!(st.pins == 0 && !t.is_evicted() && slot.resident == Some(task));
         let (lo, len) = live_range(&slot.stack, t);
         self.arena.fit(&mut st.saved, len);
         // SAFETY: `[lo, lo + len)` lies inside the slot's usable stack
@@ -415,19 +437,14 @@ impl Slots {
         unsafe {
             std::ptr::copy_nonoverlapping(lo as *const MaybeUninit<u8>, st.saved.as_ptr(), len);
         }
-        st.evicted = true;
-        // Bit 0 of the parked stack pointer says so to a wake, which then
-        // fetches the save area (`Task::prefetch_resume`); `live_range` and
-        // the stack prefetch mask it off.
+        // Its bytes are in `saved` now: bit 0 of the parked stack pointer
+        // says so (`Task::is_evicted`), to the resume and to a wake, which
+        // then fetches the save area (`Task::prefetch_resume`);
+        // `live_range` and the stack prefetch mask it off.
         let sp = t.parked_sp.load(Ordering::Relaxed);
         t.parked_sp.store(sp | EVICTED_BIT, Ordering::Relaxed);
         slot.resident = None;
-        self.evictions += 1;
-        self.evicted += len as u64;
-        self.published
-            .evictions
-            .store(self.evictions, Ordering::Relaxed);
-        self.published.bytes.store(self.evicted, Ordering::Relaxed);
+        self.published.count(len as u64);
     }
 
     /// Makes an evicted `task` resident again: evicts the slot's resident,
@@ -461,7 +478,6 @@ impl Slots {
                 len,
             );
         }
-        st.evicted = false;
         let sp = task.parked_sp.load(Ordering::Relaxed);
         task.parked_sp.store(sp & !EVICTED_BIT, Ordering::Relaxed);
         slot.resident = Some(NonNull::from(task));
@@ -503,8 +519,9 @@ impl Drop for Slots {
         }
         let mut published = PUBLISHED.lock();
         published.retain(|p| !Arc::ptr_eq(p, &self.published));
-        RETIRED[0].fetch_add(self.evictions, Ordering::Relaxed);
-        RETIRED[1].fetch_add(self.evicted, Ordering::Relaxed);
+        let (evictions, bytes) = self.published.get();
+        RETIRED.evictions.fetch_add(evictions, Ordering::Relaxed);
+        RETIRED.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 

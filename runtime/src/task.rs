@@ -380,9 +380,7 @@ impl<B: Body> Task<B> {
 /// up; `None` (and the task is dropped) if it does not fit or is not
 /// unique.
 fn reclaim<B>(mut old: TaskRef) -> Option<*mut Task<B>> {
-    let fits = std::mem::size_of_val::<Task>(&old) == std::mem::size_of::<Task<B>>()
-        && std::mem::align_of_val::<Task>(&old) == std::mem::align_of::<Task<B>>();
-    if !fits {
+    if !old.fits::<B>() {
         return None;
     }
     Arc::get_mut(&mut old)?;
@@ -399,6 +397,21 @@ fn reclaim<B>(mut old: TaskRef) -> Option<*mut Task<B>> {
 }
 
 impl Task {
+    /// Whether its stack bytes are copied out to its save area (`slice`):
+    /// bit 0 of `parked_sp`, set and cleared by its worker.
+    #[inline]
+    pub(crate) fn is_evicted(&self) -> bool {
+        self.parked_sp.load(Ordering::Relaxed) & crate::slice::EVICTED_BIT != 0
+    }
+
+    /// Whether this task's memory has the size and alignment of a
+    /// `Task<B>` (what reusing it for one takes, `recycle`).
+    #[inline]
+    pub(crate) fn fits<B>(&self) -> bool {
+        std::mem::size_of_val(self) == std::mem::size_of::<Task<B>>()
+            && std::mem::align_of_val(self) == std::mem::align_of::<Task<B>>()
+    }
+
     /// The worker-only part.
     ///
     /// # Safety

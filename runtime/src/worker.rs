@@ -595,7 +595,6 @@ impl Worker {
         }
         self.recycler.flush(&self.shared);
         let ws = self.my_shared();
-        self.recycler.take_back(&ws.graves);
         // Clear the wake flag *before* announcing the sleep, never after the
         // previous one: a waker that saw the previous sleep may set it late,
         // and its write to the mio waker may then be eaten by a non-blocking
@@ -713,8 +712,7 @@ impl Worker {
         if unsafe { task.local() }.coroutine.is_none() && !self.start(p) {
             return;
         }
-        // SAFETY: as above.
-        if unsafe { task.local() }.slice.evicted {
+        if task.is_evicted() {
             // SAFETY: only this thread touches its slots; `task` is about to
             // run and nothing borrows a task's worker-only part here.
             unsafe { (*self.slots.get()).restore(task) };
