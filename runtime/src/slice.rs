@@ -219,10 +219,7 @@ impl SliceState {
     /// area, which a restore is about to read.
     #[inline]
     pub(crate) fn prefetch_saved(&self) {
-        let p = self.saved.as_ptr() as *const u8;
-        for i in 0..PREFETCH_SAVED {
-            crate::task::prefetch(p.wrapping_add(i * 64));
-        }
+        crate::task::prefetch_lines(self.saved.as_ptr() as usize, PREFETCH_SAVED);
     }
 }
 

@@ -304,6 +304,17 @@ pub(crate) fn prefetch(p: *const u8) {
     let _ = p;
 }
 
+/// [`prefetch`] for the `lines` cache lines from `first` on (the loop
+/// unrolls where `lines` is a constant).
+#[inline(always)]
+pub(crate) fn prefetch_lines(first: usize, lines: usize) {
+    for i in 0..lines {
+        // A prefetch never faults, so wrapping arithmetic is fine even in
+        // theory.
+        prefetch(first.wrapping_add(i * 64) as *const u8);
+    }
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh process-unique id for a green thread.
@@ -497,12 +508,8 @@ impl Task {
         prefetch(self.local.get() as *const u8);
         let sp = self.parked_sp.load(Ordering::Relaxed);
         if sp != 0 {
-            // Unrolled: this runs on every local wake. A prefetch never
-            // faults, so wrapping arithmetic is fine even in theory.
-            let first = sp.wrapping_sub(PREFETCH_BELOW) & !63;
-            for i in 0..5 {
-                prefetch(first.wrapping_add(i * 64) as *const u8);
-            }
+            // Unrolled: this runs on every local wake.
+            prefetch_lines(sp.wrapping_sub(PREFETCH_BELOW) & !63, 5);
             if sp & crate::slice::EVICTED_BIT != 0 {
                 // Its bytes are copied out (`slice`): the save area too,
                 // which its restore reads (the stack lines above are where

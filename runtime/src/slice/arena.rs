@@ -227,10 +227,7 @@ impl Arena {
         // eviction waited on a write miss per line (a 100,000-actor ring:
         // ~240 ns a hop without this, ~190 with; fetching the very next
         // block gave too little lead).
-        let ahead = self.next + cap;
-        for i in 0..super::PREFETCH_SAVED.min(cap / 64) {
-            crate::task::prefetch((ahead + i * 64) as *const u8);
-        }
+        crate::task::prefetch_lines(self.next + cap, super::PREFETCH_SAVED.min(cap / 64));
         p as *mut _
     }
 
