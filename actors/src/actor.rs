@@ -191,23 +191,40 @@ fn reason_for<M: Send + 'static>(cell: &Cell<M>, r: ExitReason) -> ExitReason {
     }
 }
 
-/// Runs the exit steps when dropped: when the actor's root finishes, or
-/// when its closure is dropped without having run.
+/// Runs the exit steps, with the reason a kill carried, when dropped
+/// without [`ExitGuard::exit`]: when the actor's closure is dropped without
+/// having run, or the root is unwound past. One pointer, so the root's
+/// frame (on every parked actor's stack) holds no more than that.
 struct ExitGuard<M: Send + 'static> {
-    /// The actor.
-    cell: Arc<Cell<M>>,
-    /// The reason, once the root knows it (None: it never ran, or unwound
-    /// past the root).
-    reason: Option<ExitReason>,
+    /// The actor; taken by [`ExitGuard::exit`].
+    cell: Option<Arc<Cell<M>>>,
+}
+
+impl<M: Send + 'static> ExitGuard<M> {
+    fn new(cell: Arc<Cell<M>>) -> ExitGuard<M> {
+        ExitGuard { cell: Some(cell) }
+    }
+
+    /// The actor's cell.
+    fn cell(&self) -> &Arc<Cell<M>> {
+        self.cell
+            .as_ref()
+            .expect("an exit guard holds its cell until it exits")
+    }
+
+    /// Runs the exit steps with `reason`, instead of the kill's.
+    fn exit(mut self, reason: &ExitReason) {
+        if let Some(cell) = self.cell.take() {
+            cell.exit(reason);
+        }
+    }
 }
 
 impl<M: Send + 'static> Drop for ExitGuard<M> {
     fn drop(&mut self) {
-        let reason = self
-            .reason
-            .take()
-            .unwrap_or_else(|| self.cell.kill_reason());
-        self.cell.exit(&reason);
+        if let Some(cell) = self.cell.take() {
+            cell.exit(&cell.kill_reason());
+        }
     }
 }
 
@@ -215,16 +232,18 @@ impl<M: Send + 'static> Drop for ExitGuard<M> {
 ///
 /// Its frame stays on the stack under every receive, and with stacks
 /// shared (`grove-runtime`'s `slice`) every parked actor's live bytes are
-/// copied out and back: so it holds only the context and the outcome, and
-/// what happens after the actor's function returns is out of line.
+/// copied out and back: so it holds only the guard, the context and the
+/// outcome. What happens after the actor's function returns is out of
+/// line, and takes the context by reference: passed by value, its copy
+/// would be part of this frame too.
 fn run_actor<M, R, F>(guard: ExitGuard<M>, f: F) -> Result<R, ExitReason>
 where
     F: FnOnce(&mut Ctx<M>) -> R,
     M: Send + 'static,
 {
-    let mut ctx = begin_actor(&guard.cell);
+    let mut ctx = begin_actor(guard.cell());
     let r = catch_unwind(AssertUnwindSafe(|| f(&mut ctx)));
-    end_actor(guard, ctx, r)
+    end_actor(guard, &mut ctx, r)
 }
 
 /// The actor's context, its mailbox told whom to wake: out of line, so
@@ -243,20 +262,19 @@ fn begin_actor<M: Send + 'static>(cell: &Arc<Cell<M>>) -> Ctx<M> {
 /// drop what it had not received, then run the exit steps with the reason.
 #[inline(never)]
 fn end_actor<M: Send + 'static, R>(
-    mut guard: ExitGuard<M>,
-    ctx: Ctx<M>,
+    guard: ExitGuard<M>,
+    ctx: &mut Ctx<M>,
     r: std::thread::Result<R>,
 ) -> Result<R, ExitReason> {
     let result = match r {
         Ok(v) => Ok(v),
-        Err(payload) => Err(reason_for(&guard.cell, ExitReason::from_payload(payload))),
+        Err(payload) => Err(reason_for(guard.cell(), ExitReason::from_payload(payload))),
     };
-    drop(ctx);
-    guard.reason = Some(match &result {
-        Ok(_) => ExitReason::Normal,
-        Err(reason) => reason.clone(),
-    });
-    drop(guard);
+    ctx.discard_unreceived();
+    match &result {
+        Ok(_) => guard.exit(&ExitReason::Normal),
+        Err(reason) => guard.exit(reason),
+    }
     result
 }
 
@@ -396,10 +414,7 @@ impl Builder {
         M: Send + 'static,
         R: Send + 'static,
     {
-        let guard = ExitGuard {
-            cell: cell.clone(),
-            reason: None,
-        };
+        let guard = ExitGuard::new(cell.clone());
         let mut b = grove_runtime::Builder::new();
         if let Some(n) = self.name {
             b = b.name(n);

@@ -114,6 +114,14 @@ impl<M: Send + 'static> Ctx<M> {
         }
     }
 
+    /// Drops the messages taken from the mailbox and not received (the
+    /// root does this when the actor's function is done, before the exit
+    /// steps).
+    pub(crate) fn discard_unreceived(&mut self) {
+        drop(std::mem::take(&mut self.stash));
+        drop(std::mem::take(&mut self.skipped));
+    }
+
     /// This actor's address.
     ///
     /// ```

@@ -58,15 +58,14 @@ mod arena;
 use arena::{Arena, SaveBuf};
 
 /// How far below the stack pointer a suspended task's switch reaches,
-/// measured from where `park` reads it: the return address and frame of
-/// `Yielder::suspend` (inlined in release builds) and the three words the
-/// switch pushes. Generous on purpose: `tests/stack_sharing.rs` crashes
-/// with a margin of 0 in a release build (24 bytes are needed: the read is
-/// right before the switch, which pushes three words) and of 64 in a debug
-/// build, which does not inline `suspend` and its callees; the cost is a
-/// couple of cache lines per copy.
+/// measured from where `park` reads it: the three words the switch pushes
+/// (24 bytes; `Yielder::suspend` is inlined in release builds), with 40
+/// to spare. `tests/stack_sharing.rs` crashes with a margin of 16 in a
+/// release build, which `.ci/run` tests too, and of 64 in a debug build,
+/// which does not inline `suspend` and its callees. Every byte of it is
+/// copied with every eviction: 128 made a parked actor's 576 bytes 640.
 #[cfg(not(debug_assertions))]
-pub(crate) const SWITCH_MARGIN: usize = 128;
+pub(crate) const SWITCH_MARGIN: usize = 64;
 #[cfg(debug_assertions)]
 pub(crate) const SWITCH_MARGIN: usize = 2048;
 
@@ -80,7 +79,7 @@ pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
 /// report it as `bytes_per_eviction`). A guess above it faults in memory
 /// no actor uses (1,024 bytes cost 0.2 KiB an actor in a 100,000-actor
 /// ring), one below leaves the rest to the first lap.
-const DEFAULT_SAVE: usize = 784;
+const DEFAULT_SAVE: usize = 576;
 
 /// The most save-area memory faulted in ahead of evictions, per worker.
 const PREFAULT_MAX: usize = 128 << 20;
