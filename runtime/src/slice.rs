@@ -227,8 +227,9 @@ impl SliceState {
 pub(crate) const EVICTED_BIT: usize = 1;
 
 /// Save-area lines fetched ahead of a restore, and of an eviction into a
-/// fresh block (`arena`): a parked actor's ~800 bytes.
-pub(crate) const PREFETCH_SAVED: usize = 13;
+/// fresh block (`arena`): the 640-byte block of a parked actor (576 bytes
+/// and the header, in 128-byte steps).
+pub(crate) const PREFETCH_SAVED: usize = 10;
 
 /// A worker's stacks: the pool of free ones and the table of those in use.
 pub(crate) struct Slots {
