@@ -267,3 +267,35 @@ fn a_new_green_thread_starts_while_others_keep_the_worker_busy() {
         "the new green thread started after {started_at} hops"
     );
 }
+
+#[test]
+fn a_burst_of_spawns_starts_in_spawn_order_and_killed_ones_never_run() {
+    // Deep enough that the worker takes each next task a turn early
+    // (`Worker::pop_new`): that must change neither the order nor a kill.
+    const N: usize = 300;
+    let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    rt.block_on(move || {
+        let hs: Vec<_> = (0..N)
+            .map(|k| {
+                let l = l.clone();
+                grove::spawn(move || l.lock().push(k))
+            })
+            .collect();
+        // Killed before anything started: the second and third would be
+        // the ones taken early.
+        for k in [1, 2, 150, N - 1] {
+            hs[k].kill();
+        }
+        for (k, h) in hs.into_iter().enumerate() {
+            let killed = [1, 2, 150, N - 1].contains(&k);
+            match h.join() {
+                Ok(()) => assert!(!killed, "task {k} ran after its kill"),
+                Err(e) => assert!(killed && e.is_killed(), "task {k}: {e}"),
+            }
+        }
+    });
+    let expected: Vec<usize> = (0..N).filter(|k| ![1, 2, 150, N - 1].contains(k)).collect();
+    assert_eq!(*log.lock(), expected);
+}

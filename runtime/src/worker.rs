@@ -241,7 +241,20 @@ pub(crate) struct Worker {
     new_turn: Cell<bool>,
     /// Dead tasks to reuse, and those on their way home (`recycle`).
     recycler: Recycler,
+    /// The oldest not-yet-started task, taken out of `new` one turn early
+    /// while at least [`LOOKAHEAD_DEPTH`] more wait behind it, so that its
+    /// cache lines are fetched while the task before it runs (`pop_new`).
+    lookahead: Cell<Option<TaskRef>>,
 }
+
+/// How many not-yet-started tasks must wait in a worker's `new` for it to
+/// take the oldest one a turn early ([`Worker::pop_new`]). A burst of
+/// spawns starts each task long after it was written, its header and
+/// closure out of the cache; fetching them one task ahead hides two or
+/// three misses a start. A task held this way cannot be stolen, so a
+/// short queue, whose tasks an idle sibling should take at once, holds
+/// none.
+const LOOKAHEAD_DEPTH: usize = 16;
 
 thread_local! {
     /// The worker running on this OS thread, or null.
@@ -335,7 +348,7 @@ pub(crate) fn sharing_stacks() -> bool {
 /// queued to start on it (`Slots::prefault_for`). A no-op elsewhere.
 pub fn prefault_parking() {
     if let Some(w) = current() {
-        let queued = w.new.len();
+        let queued = w.new_len();
         // SAFETY: only this worker's thread touches its slots, and no
         // borrow of them is live while a task runs (the caller is one).
         unsafe { (*w.slots.get()).prefault_for(queued) };
@@ -378,6 +391,7 @@ impl Worker {
             new_first: Cell::new(0),
             new_turn: Cell::new(false),
             recycler: Recycler::default(),
+            lookahead: Cell::new(None),
         }
     }
 
@@ -400,6 +414,32 @@ impl Worker {
     fn pop_ready(&self) -> Option<TaskPtr> {
         // SAFETY: as in `push_ready`.
         unsafe { (*self.ready.get()).pop_front() }
+    }
+
+    /// The oldest not-yet-started task, if any; while many more wait, the
+    /// one after it is taken too and its lines fetched (`lookahead`).
+    #[inline]
+    fn pop_new(&self) -> Option<TaskRef> {
+        let t = match self.lookahead.take() {
+            Some(t) => t,
+            None => self.new.pop()?,
+        };
+        if self.new.len() >= LOOKAHEAD_DEPTH {
+            if let Some(next) = self.new.pop() {
+                next.prefetch_start();
+                self.lookahead.set(Some(next));
+            }
+        }
+        Some(t)
+    }
+
+    /// How many tasks wait to start here (`new` and `lookahead`).
+    #[inline]
+    fn new_len(&self) -> usize {
+        let held = self.lookahead.take();
+        let n = self.new.len() + usize::from(held.is_some());
+        self.lookahead.set(held);
+        n
     }
 
     /// [`spawn_site`] on this worker.
@@ -484,8 +524,8 @@ impl Worker {
     #[inline(always)]
     fn next_task(&self) -> Option<Next> {
         if self.new_first.get() == 0 {
-            if self.new_turn.replace(false) && !self.new.is_empty() {
-                if let Some(t) = self.new.pop() {
+            if self.new_turn.replace(false) && self.new_len() > 0 {
+                if let Some(t) = self.pop_new() {
                     return Some(Next::New(t));
                 }
             }
@@ -504,7 +544,7 @@ impl Worker {
         let first = self.new_first.get();
         if first > 0 {
             self.new_first.set(first - 1);
-            if let Some(t) = self.new.pop() {
+            if let Some(t) = self.pop_new() {
                 return Some(Next::New(t));
             }
             self.new_first.set(0);
@@ -513,8 +553,7 @@ impl Worker {
                 return Some(Next::Started(p));
             }
         }
-        self.new
-            .pop()
+        self.pop_new()
             .or_else(|| self.steal_global())
             .or_else(|| self.steal_siblings())
             .map(Next::New)
@@ -667,7 +706,7 @@ impl Worker {
         }
         // SAFETY: as above.
         let slots = unsafe { &mut *self.slots.get() };
-        let sharing = slots.sharing(self.new.len());
+        let sharing = slots.sharing(self.new_len());
         self.sharing.set(sharing);
         // SAFETY: `task` is ours and starting; `last_suspended` is a task of
         // this worker that suspended and has not finished (`finish` forgets
@@ -750,7 +789,7 @@ impl Worker {
                 }
             }
             CoroutineResult::Yield(Suspend::Yield) => {
-                self.new_first.set(self.new.len());
+                self.new_first.set(self.new_len());
                 task.state.store(SCHEDULED, Ordering::Release);
                 self.push_ready(p);
             }
@@ -787,7 +826,7 @@ impl Worker {
     fn shut_down(&self) {
         let mut events = mio::Events::with_capacity(64);
         // Unstarted tasks: drop their bodies (their joiners see "killed").
-        while let Some(t) = self.new.pop() {
+        while let Some(t) = self.pop_new() {
             drop_unstarted(t);
         }
         drain_injector(&self.shared);
