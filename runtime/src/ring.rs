@@ -63,6 +63,19 @@ impl<T: Copy> Ring<T> {
         Some(unsafe { self.buf.get_unchecked(head).assume_init() })
     }
 
+    /// The value `k` places behind the front (`0`: what `pop_front`
+    /// would return next), left in place.
+    #[inline(always)]
+    pub(crate) fn get(&self, k: usize) -> Option<T> {
+        if k >= self.len {
+            return None;
+        }
+        let i = (self.head + k) & (self.buf.len() - 1);
+        // SAFETY: `k` < `len`, so `head + k` (masked, so in bounds) holds an
+        // initialised value (the invariant of the module docs).
+        Some(unsafe { self.buf.get_unchecked(i).assume_init() })
+    }
+
     /// Whether it holds no value.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {

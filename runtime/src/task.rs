@@ -513,11 +513,18 @@ impl Task {
     /// took ten instructions more (callgrind).
     #[inline(always)]
     pub(crate) fn prefetch_resume(&self) {
+        self.prefetch_resume_lines(PREFETCH_BELOW, 5);
+    }
+
+    /// [`prefetch_resume`](Task::prefetch_resume) with `lines` stack lines
+    /// from `below` under the parked stack pointer.
+    #[inline(always)]
+    pub(crate) fn prefetch_resume_lines(&self, below: usize, lines: usize) {
         prefetch(self.local.get() as *const u8);
         let sp = self.parked_sp.load(Ordering::Relaxed);
         if sp != 0 {
             // Unrolled: this runs on every local wake.
-            prefetch_lines(sp.wrapping_sub(PREFETCH_BELOW) & !63, 5);
+            prefetch_lines(sp.wrapping_sub(below) & !63, lines);
             if sp & crate::slice::EVICTED_BIT != 0 {
                 // Its bytes are copied out (`slice`): the save area too,
                 // which its restore reads (the stack lines above are where
