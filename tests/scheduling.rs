@@ -273,6 +273,9 @@ fn a_burst_of_spawns_starts_in_spawn_order_and_killed_ones_never_run() {
     // Deep enough that the worker takes each next task a turn early
     // (`Worker::pop_new`): that must change neither the order nor a kill.
     const N: usize = 300;
+    // Killed before anything started: the second and third would be the
+    // ones taken early.
+    const KILLED: [usize; 4] = [1, 2, 150, N - 1];
     let rt = grove::Runtime::builder().workers(1).build().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
@@ -283,19 +286,17 @@ fn a_burst_of_spawns_starts_in_spawn_order_and_killed_ones_never_run() {
                 grove::spawn(move || l.lock().push(k))
             })
             .collect();
-        // Killed before anything started: the second and third would be
-        // the ones taken early.
-        for k in [1, 2, 150, N - 1] {
+        for k in KILLED {
             hs[k].kill();
         }
         for (k, h) in hs.into_iter().enumerate() {
-            let killed = [1, 2, 150, N - 1].contains(&k);
+            let killed = KILLED.contains(&k);
             match h.join() {
                 Ok(()) => assert!(!killed, "task {k} ran after its kill"),
                 Err(e) => assert!(killed && e.is_killed(), "task {k}: {e}"),
             }
         }
     });
-    let expected: Vec<usize> = (0..N).filter(|k| ![1, 2, 150, N - 1].contains(k)).collect();
+    let expected: Vec<usize> = (0..N).filter(|k| !KILLED.contains(k)).collect();
     assert_eq!(*log.lock(), expected);
 }

@@ -497,7 +497,8 @@ impl Task {
     /// the body after it (the closure), from the `Arc`'s counts on.
     #[inline]
     pub(crate) fn prefetch_start(&self) {
-        let counts = (self as *const Task as *const u8 as usize).wrapping_sub(16);
+        let counts = (self as *const Task as *const u8 as usize)
+            .wrapping_sub(2 * std::mem::size_of::<usize>());
         prefetch_lines(counts & !63, 4);
     }
 

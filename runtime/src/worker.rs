@@ -425,10 +425,10 @@ impl Worker {
         let ready = unsafe { &mut *self.ready.get() };
         let p = ready.pop_front()?;
         if let Some(next) = ready.get(0) {
-            // SAFETY: a task in `ready` is owned by the live table until it
-            // runs here, so the pointer is valid; this worker owns it.
             // The switch frame and the two lines above it: with five, as
             // a wake fetches, the prefetches queued for free fill buffers.
+            // SAFETY: a task in `ready` is owned by the live table until it
+            // runs here, so the pointer is valid; this worker owns it.
             unsafe { next.get() }.prefetch_resume_lines(64, 3);
             if let Some(after) = ready.get(1) {
                 // SAFETY: as above.
