@@ -47,7 +47,7 @@ pub(crate) struct Config {
     /// Prefix of worker thread names.
     pub(crate) thread_name: String,
     /// Stacks a worker holds before green threads share them (`slice`).
-    pub(crate) share_stacks_after: usize,
+    pub(crate) share_stacks_after: crate::slice::ShareAfter,
 }
 
 /// Everything the workers of one runtime share.
@@ -223,14 +223,24 @@ impl RuntimeBuilder {
     /// shares).
     ///
     /// A green thread needs its own stack only while it runs. Past this
-    /// many, a starting green thread that finds no free stack takes the
-    /// stack of the one that parked last, whose live bytes (about 1 KiB for
-    /// a parked actor) are copied to the heap and back to the same
-    /// addresses before it runs again (greenlet's stack slicing). That
-    /// holds a parked green thread in about 1.3–1.7 KiB instead of a 4 KiB
-    /// stack page, and starts one without a fresh stack, at the price of
-    /// two copies each time a green thread on a shared stack resumes. Guard
-    /// pages stay as they are.
+    /// many on a worker, a starting green thread that finds no free stack
+    /// takes the stack of the one that parked last, whose live bytes
+    /// (about 0.5 KiB for a parked actor) are copied to the heap and back
+    /// to the same addresses before it runs again (greenlet's stack
+    /// slicing). That holds a parked green thread in about 1.1–1.7 KiB
+    /// instead of a 4 KiB stack page, and starts one without a fresh
+    /// stack, at the price of two copies each time a green thread on a
+    /// shared stack resumes. Guard pages stay as they are.
+    ///
+    /// The default (`GROVE_STACK_SHARE_AFTER` unset) has two thresholds:
+    /// past 2,048 green threads on a worker, only the stack of one parked
+    /// with at most 1 KiB live is taken (an actor in `receive`, a green
+    /// thread on a `Queue`), because thousands of dedicated stacks outgrow
+    /// what the CPU's TLB maps and each resume then walks the page tables;
+    /// past 16,384, anyone's. A green thread parked with a big buffer on its
+    /// stack (a connection reading into a 4 KiB array) keeps its own stack
+    /// below that. Setting a number here (or in `GROVE_STACK_SHARE_AFTER`;
+    /// `off` is `usize::MAX`) makes it the one threshold for all.
     ///
     /// Do not keep a pointer into a green thread's stack in a thread-local
     /// across a switch point (scoped-tls' `set` around a blocking call):
@@ -242,7 +252,7 @@ impl RuntimeBuilder {
     /// assert_eq!(v, 7);
     /// ```
     pub fn share_stacks_after(mut self, stacks: usize) -> Self {
-        self.config.share_stacks_after = stacks;
+        self.config.share_stacks_after = crate::slice::ShareAfter::uniform(stacks);
         self
     }
 

@@ -69,10 +69,67 @@ pub(crate) const SWITCH_MARGIN: usize = 64;
 #[cfg(debug_assertions)]
 pub(crate) const SWITCH_MARGIN: usize = 2048;
 
-/// Stacks a worker holds before the tasks it starts share them: 64 MiB
-/// of touched stack pages, past the 10,000 green threads of a typical
-/// large program (a 10,000-actor ring runs faster on its own stacks).
+/// Stacks a worker holds before the tasks it starts share them, whatever
+/// their size: 64 MiB of touched stack pages, past the 10,000 green
+/// threads of a typical large program.
 pub(crate) const DEFAULT_SHARE_AFTER: usize = 16_384;
+
+/// Stacks a worker holds before a starting task shares the stack of a
+/// *small* one (at most [`SMALL_LIVE`] live bytes), by default: about
+/// what the second-level TLB maps (2,048 4 KiB pages on the benchmark's
+/// AMD EPYC). Past it, every resume of a task on its own stack walks the
+/// page tables, and each stack's entries sit in a line of their own
+/// (stacks are 256 KiB apart). In a 10,000-actor ring that made a hop on
+/// dedicated stacks cost more than the two copies of a shared one: median
+/// 202 ns against 165 over ten interleaved runs.
+pub(crate) const DEFAULT_SHARE_SMALL_AFTER: usize = 2_048;
+
+/// The most live bytes a parked task may have for the lower threshold to
+/// share its stack: an actor in `receive` (576) or a green thread on a
+/// `Queue` (416), not a connection with a 4 KiB buffer on its stack,
+/// whose copies cost an echo server at 4,000 connections 0.3–0.5 µs of
+/// user time a round trip. Debug builds, with their 2 KiB margin and
+/// unoptimised frames (a green thread parked on an `Event` holds ~4.6 KiB
+/// there, ~0.5 in release), count 8 KiB as small.
+#[cfg(not(debug_assertions))]
+pub(crate) const SMALL_LIVE: usize = 1024;
+#[cfg(debug_assertions)]
+pub(crate) const SMALL_LIVE: usize = 8192;
+
+/// When a worker's starting tasks share stacks: from `all` tasks on, the
+/// stack of whichever task suspended last; from `small` on, only the
+/// stack of one with at most [`SMALL_LIVE`] live bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShareAfter {
+    pub(crate) all: usize,
+    pub(crate) small: usize,
+}
+
+impl ShareAfter {
+    /// grove's default: [`DEFAULT_SHARE_AFTER`], [`DEFAULT_SHARE_SMALL_AFTER`].
+    pub(crate) const DEFAULT: ShareAfter = ShareAfter {
+        all: DEFAULT_SHARE_AFTER,
+        small: DEFAULT_SHARE_SMALL_AFTER,
+    };
+
+    /// One threshold for every task, as `share_stacks_after(n)` sets it.
+    pub(crate) const fn uniform(n: usize) -> ShareAfter {
+        ShareAfter { all: n, small: n }
+    }
+
+    /// The most live bytes a stack taken from `last` may hold, with
+    /// `n` tasks on the worker (started or queued): 0 when no stack is
+    /// shared.
+    fn max_live(self, n: usize) -> usize {
+        if n >= self.all {
+            usize::MAX
+        } else if n >= self.small {
+            SMALL_LIVE
+        } else {
+            0
+        }
+    }
+}
 
 /// What a save area is expected to take before any eviction measured it:
 /// what an actor parked in `receive` copies out (the benchmarks' rings
@@ -85,13 +142,16 @@ const DEFAULT_SAVE: usize = 576;
 const PREFAULT_MAX: usize = 128 << 20;
 
 /// The default of `RuntimeBuilder::share_stacks_after`:
-/// `GROVE_STACK_SHARE_AFTER` (a number, or `off`), else
-/// [`DEFAULT_SHARE_AFTER`].
-pub(crate) fn share_after_from_env() -> usize {
+/// `GROVE_STACK_SHARE_AFTER` (a number, for every task, or `off`), else
+/// [`ShareAfter::DEFAULT`].
+pub(crate) fn share_after_from_env() -> ShareAfter {
     match std::env::var("GROVE_STACK_SHARE_AFTER") {
-        Ok(v) if v.trim() == "off" => usize::MAX,
-        Ok(v) => v.trim().parse().unwrap_or(DEFAULT_SHARE_AFTER),
-        Err(_) => DEFAULT_SHARE_AFTER,
+        Ok(v) if v.trim() == "off" => ShareAfter::uniform(usize::MAX),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_or(ShareAfter::DEFAULT, ShareAfter::uniform),
+        Err(_) => ShareAfter::DEFAULT,
     }
 }
 
@@ -245,14 +305,14 @@ pub(crate) struct Slots {
     tasks: usize,
     /// Tasks (with a stack, or queued to start) from which a starting
     /// task shares a stack.
-    share_after: usize,
+    share_after: ShareAfter,
     /// Evictions here, and the bytes they copied (what a save area
     /// takes), also read by other threads.
     published: Arc<Published>,
 }
 
 impl Slots {
-    pub(crate) fn new(default_size: usize, share_after: usize) -> Slots {
+    pub(crate) fn new(default_size: usize, share_after: ShareAfter) -> Slots {
         Slots {
             table: Slab::new(),
             vacant: Vec::new(),
@@ -271,29 +331,31 @@ impl Slots {
 
     /// A stack for `task`, which starts now: a vacant slot, a pooled
     /// stack, the slot of `last` (the task that suspended last, evicted
-    /// for it), or a fresh stack, in that order of preference. The task
-    /// becomes the slot's resident.
+    /// for it) when the worker shares stacks for `queued` tasks waiting to
+    /// start and `last`'s live bytes (see [`ShareAfter`]), or a fresh
+    /// stack, in that order of preference. The task becomes the slot's
+    /// resident.
     ///
     /// # Safety
     ///
     /// `task` and `last` are tasks of this worker that have not finished;
     /// `last` is suspended. The caller may touch `task`'s worker-only part.
-    /// `sharing` is [`sharing`](Self::sharing) for the tasks queued now.
     pub(crate) unsafe fn take(
         &mut self,
         task: &Task,
         last: Option<NonNull<Task>>,
-        sharing: bool,
+        queued: usize,
     ) -> io::Result<SlotStack> {
         let size = task.stack_size as usize;
         if size == self.default_size && !self.pool.has_free(size) {
             if let Some(key) = self.vacant_slot() {
                 return Ok(self.join(key, task));
             }
-            if sharing {
+            let max_live = self.share_after.max_live(self.tasks.saturating_add(queued));
+            if max_live > 0 {
                 // SAFETY: `last` is a live, suspended task of this worker
                 // (the caller's obligation).
-                if let Some(key) = last.and_then(|l| unsafe { self.evict_for_share(l) }) {
+                if let Some(key) = last.and_then(|l| unsafe { self.evict_for_share(l, max_live) }) {
                     return Ok(self.join(key, task));
                 }
             }
@@ -316,24 +378,27 @@ impl Slots {
         Ok(self.stack_of(key))
     }
 
-    /// Whether tasks starting now would share stacks: the worker holds
-    /// `share_after` tasks, counting those with a stack and the `queued`
-    /// ones waiting to start on it. Counting the queued ones makes a burst
-    /// of 100,000 spawns share from its first start on, while a 10,000-task
-    /// program keeps a stack per task throughout.
+    /// Whether tasks starting now may share stacks: the worker holds
+    /// enough tasks for the lower of [`ShareAfter`]'s thresholds, counting
+    /// those with a stack and the `queued` ones waiting to start on it.
+    /// Counting the queued ones makes a burst of 100,000 spawns share from
+    /// its first start on.
     pub(crate) fn sharing(&self, queued: usize) -> bool {
-        self.tasks.saturating_add(queued) >= self.share_after
+        self.share_after.max_live(self.tasks.saturating_add(queued)) > 0
     }
 
     /// Faults in save areas for `queued` green threads about to start
-    /// (those of a burst of actor spawns), if this worker shares stacks:
-    /// each will be evicted when the next one starts, and its bytes then
-    /// go into memory touched now, at spawn, as tokio's and Go's tasks
-    /// are. At most [`PREFAULT_MAX`] ahead, which bounds what a burst of
-    /// actors that never park commits early (it is used by later
-    /// evictions, not lost).
+    /// (those of a burst of actor spawns), if this worker shares the stack
+    /// of every task (the upper threshold): each will be evicted when the
+    /// next one starts, and its bytes then go into memory touched now, at
+    /// spawn, as tokio's and Go's tasks are. At most [`PREFAULT_MAX`]
+    /// ahead, which bounds what a burst of actors that never park commits
+    /// early (it is used by later evictions, not lost). Below the upper
+    /// threshold a program's tasks are few enough that their first
+    /// evictions fault in what they need (a 10,000-actor ring builds in
+    /// ~290 ns an actor instead of ~400 with the prefault).
     pub(crate) fn prefault_for(&mut self, queued: usize) {
-        if !self.sharing(queued) {
+        if self.tasks.saturating_add(queued) < self.share_after.all {
             return;
         }
         let per = match self.published.get() {
@@ -355,12 +420,13 @@ impl Slots {
     }
 
     /// Evicts `last` so that its slot can be shared, if it may be: not
-    /// pinned, resident, on a stack of the default size.
+    /// pinned, resident, on a stack of the default size, with at most
+    /// `max_live` live bytes.
     ///
     /// # Safety
     ///
     /// As for [`take`](Self::take).
-    unsafe fn evict_for_share(&mut self, last: NonNull<Task>) -> Option<usize> {
+    unsafe fn evict_for_share(&mut self, last: NonNull<Task>, max_live: usize) -> Option<usize> {
         let key = {
             // SAFETY: the caller's obligation; the borrow ends in this block.
             let t = unsafe { last.as_ref() };
@@ -371,6 +437,9 @@ impl Slots {
             }
             let slot = self.table.get(st.key as usize)?;
             if slot.stack.size != self.default_size || slot.resident != Some(last) {
+                return None;
+            }
+            if max_live != usize::MAX && live_range(&slot.stack, t).1 > max_live {
                 return None;
             }
             st.shared = true;

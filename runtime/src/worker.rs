@@ -742,12 +742,12 @@ impl Worker {
         }
         // SAFETY: as above.
         let slots = unsafe { &mut *self.slots.get() };
-        let sharing = slots.sharing(self.new_len());
-        self.sharing.set(sharing);
+        let queued = self.new_len();
+        self.sharing.set(slots.sharing(queued));
         // SAFETY: `task` is ours and starting; `last_suspended` is a task of
         // this worker that suspended and has not finished (`finish` forgets
         // it), and no borrow of either's worker-only part is live.
-        let stack = unsafe { slots.take(task, self.last_suspended.get(), sharing) };
+        let stack = unsafe { slots.take(task, self.last_suspended.get(), queued) };
         // Started (or failed to): no longer pending.
         local.reservation = None;
         let stack = match stack {
