@@ -12,6 +12,9 @@
 #   INTERLEAVE=1 benches/compare_micro.sh tokio go
 #                                             per case, each repetition runs
 #                                             every system once, in turn
+#   ONLY='^spawn' INTERLEAVE=1 benches/compare_micro.sh tokio go
+#                                             only the cases matching a regex
+#                                             (the peers' too when interleaved)
 #
 # Peers must be built first (../shared/peers/setup.sh). The gevent
 # 1,000,000-node ring is skipped (SKIP_SLOW=1) unless SKIP_SLOW=0 is given.
@@ -51,6 +54,13 @@ ACTOR_CASES=(
     "pingpong 1" "pingpong_mt 2" "ring 1" "ring_mt 2" "ring_build 1"
     "ring_mem 1 100000" "ring_mem 1 1000000" "ring_mem 1 30000"
 )
+# ONLY=<regex>: just the cases it matches (ONLY='^spawn' for the two spawn
+# cases).
+if [ -n "${ONLY:-}" ]; then
+    keep() { local c; for c in "$@"; do [[ $c =~ $ONLY ]] && printf '%s\n' "$c"; done; }
+    mapfile -t CASES < <(keep "${CASES[@]}")
+    mapfile -t ACTOR_CASES < <(keep "${ACTOR_CASES[@]}")
+fi
 run_cases() { # <binary> <cases...>
     local bin=$1
     shift
@@ -87,7 +97,8 @@ run_case() { # <binary> <case>
 }
 
 # INTERLEAVE=1: for each case, repetition r runs grove, grove-actors (where
-# the case exists) and each peer once, in turn, before repetition r+1. On a
+# the case exists) and each peer once, in turn (starting one system later
+# each repetition), before repetition r+1. On a
 # machine whose speed drifts over minutes this is the only fair order: a
 # slow spell hits every system, not the one that happened to be running.
 if [ "${INTERLEAVE:-0}" = 1 ]; then
@@ -104,7 +115,12 @@ if [ "${INTERLEAVE:-0}" = 1 ]; then
         done
         declare -A vals=() label=() unit=() failed=()
         for ((r = 1; r <= REPS; r++)); do
-            for i in "${!systems[@]}"; do
+            for ((j = 0; j < ${#systems[@]}; j++)); do
+                # Rotated: repetition r starts with system r-1, so that no
+                # system is always the one that runs right after another
+                # case's last (the first of a pair of spawn runs was the
+                # slower in 5 of 6 pairs, whichever build it was).
+                i=$(( (j + r - 1) % ${#systems[@]} ))
                 sys=${systems[$i]}
                 [ -n "${failed[$sys]:-}" ] && continue
                 # shellcheck disable=SC2086
