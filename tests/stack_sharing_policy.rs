@@ -3,8 +3,10 @@
 //! an actor in `receive` or a green thread on a `Queue`); past 16,384,
 //! every one's. A green thread that parks with a large buffer on its stack
 //! keeps a stack of its own below that, since copying the buffer out and
-//! back at every switch would cost more than the stack's page. An explicit
-//! `share_stacks_after(n)` is one threshold for all.
+//! back at every switch would cost more than the stack's page. Green
+//! threads that pinned their stacks before the threshold (a `Queue`
+//! getter's hand-off) are never taken. An explicit `share_stacks_after(n)`
+//! is one threshold for all.
 //!
 //! The eviction count is process-wide, so this file holds one test, which
 //! runs its cases one after another: nothing else in this process shares
@@ -14,7 +16,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use grove::sync::Event;
+use grove::sync::{Event, Queue};
 use grove::Runtime;
 
 /// Above the default lower threshold (2,048), below the upper (16,384).
@@ -74,6 +76,50 @@ fn small(release: &Event, i: usize) -> usize {
     i % 256
 }
 
+/// 2,000 green threads wait on `Queue`s below the lower threshold, each
+/// lending its stack for the queue's hand-off (pinned); then 1,000 more,
+/// past it, share stacks among themselves (a pinned one is never taken).
+/// Every value reaches its getter. Returns the evictions of the second
+/// phase.
+fn pinned_then_shared(rt: &Runtime) -> u64 {
+    rt.block_on(|| {
+        let own = black_box([7u8; 4096]);
+        let phase = |n: usize, base: usize| {
+            let all_parked = Event::new();
+            let started = Arc::new(AtomicUsize::new(0));
+            let queues: Vec<Queue<usize>> = (0..n).map(|_| Queue::unbounded()).collect();
+            let handles: Vec<_> = queues
+                .iter()
+                .map(|q| {
+                    let (q, all_parked, started) = (q.clone(), all_parked.clone(), started.clone());
+                    grove::spawn(move || {
+                        if started.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                            all_parked.set();
+                        }
+                        q.get().unwrap()
+                    })
+                })
+                .collect();
+            all_parked.wait();
+            (queues, handles, base)
+        };
+        let first = phase(2_000, 0);
+        let before = evictions();
+        let second = phase(1_000, 2_000);
+        let shared = evictions() - before;
+        for (queues, handles, base) in [first, second] {
+            for (i, q) in queues.iter().enumerate() {
+                q.put(base + i).unwrap();
+            }
+            for (i, h) in handles.into_iter().enumerate() {
+                assert_eq!(h.join().unwrap(), base + i);
+            }
+        }
+        assert_eq!(black_box(&own)[4095], 7);
+        shared
+    })
+}
+
 #[test]
 fn small_parked_green_threads_share_past_2048_and_large_ones_do_not() {
     let rt = Runtime::builder().workers(1).build().unwrap();
@@ -85,6 +131,10 @@ fn small_parked_green_threads_share_past_2048_and_large_ones_do_not() {
     assert!(
         park_many(&rt, small) > 0,
         "small parked green threads share past 2,048"
+    );
+    assert!(
+        pinned_then_shared(&rt) > 0,
+        "past 2,048, green threads on queues share too, around the pinned ones"
     );
     drop(rt);
 
