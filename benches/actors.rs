@@ -15,6 +15,10 @@
 //!   the table of their addresses), or RSS growth in KiB per actor.
 //! * `pingpong` / `pingpong_mt` (N=1,000,000 round trips): two actors
 //!   exchange an integer; ns per one-way hop.
+//! * `ring_shuffled` (grove's own, not a peers' case; run it by hand:
+//!   `actors ring_shuffled 1`): the ring, but each actor forwards to the
+//!   next of a fixed pseudo-random order, so consecutive hops touch actors
+//!   spawned far apart, as messages between a real program's actors do.
 //!
 //! The driver is itself an actor. Without arguments each case runs in a
 //! fresh child process, as the peers' `run.sh` does.
@@ -37,9 +41,9 @@ type Node = usize;
 /// address exists only once its actor does).
 type Slots = Arc<Vec<OnceLock<Addr<Node>>>>;
 
-/// Actor k of the ring: forwards to actor k+1 (the last to the first).
-fn node(ctx: &mut Ctx<Node>, slots: Slots, k: usize, done: Addr<Node>) {
-    let slot = &slots[(k + 1) % slots.len()];
+/// A ring actor: forwards to actor `to` (k+1 in the peers' ring).
+fn node(ctx: &mut Ctx<Node>, slots: Slots, to: usize, done: Addr<Node>) {
+    let slot = &slots[to];
     let next = loop {
         match slot.get() {
             Some(a) => break a.clone(),
@@ -56,6 +60,30 @@ fn node(ctx: &mut Ctx<Node>, slots: Slots, k: usize, done: Addr<Node>) {
     }
 }
 
+/// Whom each of `n` ring actors forwards to: k+1 (the last to the first),
+/// as in the peers' ring; or, `shuffled`, the next of a fixed
+/// pseudo-random order of all `n`, so that consecutive hops land on
+/// actors spawned far apart (as messages between actors of a real
+/// program do), not on neighbours in memory.
+fn successors(n: usize, shuffled: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if shuffled {
+        // Fisher–Yates with xorshift64, a fixed seed: the same ring every run.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in (1..n).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+    }
+    let mut next = vec![0; n];
+    for i in 0..n {
+        next[order[i]] = order[(i + 1) % n];
+    }
+    next
+}
+
 fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Report {
     let hops = n * laps;
     let rss0 = proc_kib("VmRSS");
@@ -64,12 +92,13 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
     // Actor k forwards to actor k+1 (the last to the first), as in the
     // peers' rings: the actors are spawned first, then the table of their
     // addresses is filled in (the peers likewise make all channels first).
+    let next = successors(n, workload == "ring_shuffled");
     let t0 = Instant::now();
     let slots: Slots = Arc::new((0..n).map(|_| OnceLock::new()).collect());
     let mut handles = Vec::with_capacity(n);
-    for k in 0..n {
+    for (k, &to) in next.iter().enumerate() {
         let (done, slots) = (done.clone(), slots.clone());
-        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, slots, k, done)) {
+        match actors::Builder::new().spawn(move |c: &mut Ctx<Node>| node(c, slots, to, done)) {
             Ok(h) => handles.push(h),
             Err(e) => {
                 println!("INFO ring failed after {k} actors: {e}");
@@ -144,10 +173,10 @@ fn main() {
     util::main(
         SYSTEM,
         CASES,
-        "usage: actors <pingpong|pingpong_mt|ring|ring_mt|ring_build|ring_mem> <workers> [N] [M]",
+        "usage: actors <pingpong|pingpong_mt|ring|ring_mt|ring_shuffled|ring_build|ring_mem> <workers> [N] [M]",
         |c| match c.workload.as_str() {
             "pingpong" | "pingpong_mt" => Some(bench_pingpong(c.n.unwrap_or(1_000_000))),
-            "ring" | "ring_mt" | "ring_build" | "ring_mem" => {
+            "ring" | "ring_mt" | "ring_shuffled" | "ring_build" | "ring_mem" => {
                 let (n, m) = if c.workload == "ring_mem" {
                     (c.n.unwrap_or(100_000), c.m.unwrap_or(1))
                 } else {
