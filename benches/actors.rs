@@ -89,9 +89,10 @@ fn bench_ring(ctx: &mut Ctx<Node>, workload: &str, n: usize, laps: usize) -> Rep
     let rss0 = proc_kib("VmRSS");
     let done = ctx.addr();
 
-    // Actor k forwards to actor k+1 (the last to the first), as in the
-    // peers' rings: the actors are spawned first, then the table of their
-    // addresses is filled in (the peers likewise make all channels first).
+    // Actor k forwards to actor next[k] (k+1, the last to the first, as in
+    // the peers' rings): the actors are spawned first, then the table of
+    // their addresses is filled in (the peers likewise make all channels
+    // first).
     let next = successors(n, workload == "ring_shuffled");
     let t0 = Instant::now();
     let slots: Slots = Arc::new((0..n).map(|_| OnceLock::new()).collect());

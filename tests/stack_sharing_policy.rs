@@ -26,33 +26,44 @@ fn evictions() -> u64 {
     grove::__private::stack_evictions()
 }
 
+/// Spawns `n` green threads, the i-th running `body(i)` (which parks),
+/// and returns their handles once every one of them has parked: on one
+/// worker, the spawner runs again only after the last has parked too.
+fn spawn_parked<T: Send + 'static>(
+    n: usize,
+    body: impl Fn(usize) -> Box<dyn FnOnce() -> T + Send>,
+) -> Vec<grove::JoinHandle<T>> {
+    let all_parked = Event::new();
+    let started = Arc::new(AtomicUsize::new(0));
+    let handles = (0..n)
+        .map(|i| {
+            let (all_parked, started, f) = (all_parked.clone(), started.clone(), body(i));
+            grove::spawn(move || {
+                if started.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                    all_parked.set();
+                }
+                f()
+            })
+        })
+        .collect();
+    all_parked.wait();
+    handles
+}
+
 /// Spawns `TASKS` green threads that each run `body` (which parks on
 /// `release`), waits until all have parked, and returns how many
-/// evictions happened by then; then releases and joins them. The spawner keeps 4 KiB
-/// live on its own stack, so it is never the small one a starting green
-/// thread shares.
+/// evictions happened by then; then releases and joins them. The spawner
+/// keeps 4 KiB live on its own stack, so it is never the small one a
+/// starting green thread shares.
 fn park_many(rt: &Runtime, body: fn(&Event, usize) -> usize) -> u64 {
     rt.block_on(move || {
         let own = black_box([7u8; 4096]);
         let before = evictions();
         let release = Event::new();
-        let all_parked = Event::new();
-        let started = Arc::new(AtomicUsize::new(0));
-        let handles: Vec<_> = (0..TASKS)
-            .map(|i| {
-                let (release, all_parked, started) =
-                    (release.clone(), all_parked.clone(), started.clone());
-                grove::spawn(move || {
-                    // One worker: the spawner runs again only once the last
-                    // one has parked too.
-                    if started.fetch_add(1, Ordering::Relaxed) + 1 == TASKS {
-                        all_parked.set();
-                    }
-                    body(&release, i)
-                })
-            })
-            .collect();
-        all_parked.wait();
+        let handles = spawn_parked(TASKS, |i| {
+            let release = release.clone();
+            Box::new(move || body(&release, i))
+        });
         let during = evictions() - before;
         release.set();
         for (i, h) in handles.into_iter().enumerate() {
@@ -85,22 +96,11 @@ fn pinned_then_shared(rt: &Runtime) -> u64 {
     rt.block_on(|| {
         let own = black_box([7u8; 4096]);
         let phase = |n: usize, base: usize| {
-            let all_parked = Event::new();
-            let started = Arc::new(AtomicUsize::new(0));
             let queues: Vec<Queue<usize>> = (0..n).map(|_| Queue::unbounded()).collect();
-            let handles: Vec<_> = queues
-                .iter()
-                .map(|q| {
-                    let (q, all_parked, started) = (q.clone(), all_parked.clone(), started.clone());
-                    grove::spawn(move || {
-                        if started.fetch_add(1, Ordering::Relaxed) + 1 == n {
-                            all_parked.set();
-                        }
-                        q.get().unwrap()
-                    })
-                })
-                .collect();
-            all_parked.wait();
+            let handles = spawn_parked(n, |i| {
+                let q = queues[i].clone();
+                Box::new(move || q.get().unwrap())
+            });
             (queues, handles, base)
         };
         let first = phase(2_000, 0);

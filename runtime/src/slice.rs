@@ -351,7 +351,7 @@ impl Slots {
             if let Some(key) = self.vacant_slot() {
                 return Ok(self.join(key, task));
             }
-            let max_live = self.share_after.max_live(self.tasks.saturating_add(queued));
+            let max_live = self.max_live(queued);
             if max_live > 0 {
                 // SAFETY: `last` is a live, suspended task of this worker
                 // (the caller's obligation).
@@ -384,7 +384,13 @@ impl Slots {
     /// Counting the queued ones makes a burst of 100,000 spawns share from
     /// its first start on.
     pub(crate) fn sharing(&self, queued: usize) -> bool {
-        self.share_after.max_live(self.tasks.saturating_add(queued)) > 0
+        self.max_live(queued) > 0
+    }
+
+    /// [`ShareAfter::max_live`] for the tasks with a stack here and the
+    /// `queued` ones waiting to start.
+    fn max_live(&self, queued: usize) -> usize {
+        self.share_after.max_live(self.tasks.saturating_add(queued))
     }
 
     /// Faults in save areas for `queued` green threads about to start
@@ -398,7 +404,7 @@ impl Slots {
     /// evictions fault in what they need (a 10,000-actor ring builds in
     /// ~290 ns an actor instead of ~400 with the prefault).
     pub(crate) fn prefault_for(&mut self, queued: usize) {
-        if self.tasks.saturating_add(queued) < self.share_after.all {
+        if self.max_live(queued) != usize::MAX {
             return;
         }
         let per = match self.published.get() {
@@ -439,7 +445,7 @@ impl Slots {
             if slot.stack.size != self.default_size || slot.resident != Some(last) {
                 return None;
             }
-            if max_live != usize::MAX && live_range(&slot.stack, t).1 > max_live {
+            if live_range(&slot.stack, t).1 > max_live {
                 return None;
             }
             st.shared = true;
