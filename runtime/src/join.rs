@@ -166,21 +166,21 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-/// The slot a green thread (or blocking job) puts its outcome into: an
-/// allocation of its own, shared by the [`JoinHandle`] and the task's body.
+/// The slot a green thread (or blocking job) puts its outcome into,
+/// shared by the [`JoinHandle`] and the task's body: inside the green
+/// thread's pending part (`pending::Pending`), or an allocation of its own
+/// for a blocking job.
 ///
 /// # Why apart from the task
 ///
-/// A finished green thread's memory (its header, closure slot and
-/// worker-local state: a 192-byte chunk for a closure that captures
-/// nothing) is free the moment it ends and goes back to the worker that
-/// spawned it (`recycle`); only this packet (96 bytes with the `Arc`'s
-/// counts, for a `usize`) waits for the join. With the packet inside
-/// the task, 100,000 spawned-then-joined green threads held 32 MiB of
-/// fresh memory until the joins, and clearing those pages was most of a
-/// cold spawn's cost. The packet reaches the task through a [`Weak`]
-/// (for [`JoinHandle::kill`]), dropped when the outcome is stored, so it
-/// never keeps the task's allocation either.
+/// A finished green thread's task (its header and worker-local state, a
+/// 192-byte chunk) is free the moment it ends, and the next task its
+/// worker makes reuses it (`recycle`); only the pending part (112 bytes
+/// with the `Arc`'s counts, for a closure that captures nothing and a
+/// `usize`) waits for the join. The packet reaches the task through a
+/// [`Weak`] (for [`JoinHandle::kill`]), set when the task is made and
+/// dropped when the outcome is stored, so it never keeps the task's
+/// allocation either.
 pub(crate) struct Packet<T> {
     inner: Mutex<PacketState<T>>,
     /// The green thread's id; 0 (never an id) for a blocking job.
@@ -191,13 +191,14 @@ struct PacketState<T> {
     outcome: Outcome<T>,
     /// The joiner waiting for it.
     waiter: Option<Waker>,
-    /// The green thread, until its outcome is stored (for `kill`).
+    /// The green thread, from when a worker makes it (`pending`) until
+    /// its outcome is stored (for `kill`).
     task: Option<Weak<Task>>,
 }
 
 /// Where a packet's outcome is. One enum, not an `Option` and two flags,
 /// so that it fits the niche of `Result<T, JoinError>` (a packet of a
-/// `usize` is 72 bytes, a 96-byte malloc chunk with the `Arc`'s counts).
+/// `usize` is 72 bytes).
 enum Outcome<T> {
     /// Not finished; the handle is held.
     Pending,
@@ -232,16 +233,22 @@ impl<T> Packet<T> {
         }
     }
 
-    /// Links a new packet to its green thread.
-    ///
-    /// # Safety
-    ///
-    /// Nothing else accesses the packet yet: the task holding the other
-    /// reference to it has not been queued.
-    pub(crate) unsafe fn set_task(&self, task: Weak<Task>) {
-        // SAFETY: no other access, by the caller's contract; `data_ptr`
-        // points at the state, so the write skips the lock.
-        unsafe { (*self.inner.data_ptr()).task = Some(task) };
+    /// Links the packet to the task just made for it, unless `killed`
+    /// (asked under the packet's lock, the one [`kill`](Packet::kill)
+    /// marks an unmade task under) says the green thread was killed
+    /// before: then false, and it must not run.
+    pub(crate) fn attach_unless(&self, task: &TaskRef, killed: impl FnOnce() -> bool) -> bool {
+        let mut st = self.inner.lock();
+        if killed() {
+            return false;
+        }
+        st.task = Some(Arc::downgrade(task));
+        true
+    }
+
+    /// The green thread's id, 0 for a blocking job.
+    pub(crate) fn id_raw(&self) -> u64 {
+        self.id
     }
 
     /// The green thread's id, `None` for a blocking job.
@@ -249,9 +256,23 @@ impl<T> Packet<T> {
         (self.id != 0).then_some(self.id)
     }
 
-    /// The green thread, while it has not ended.
-    fn task(&self) -> Option<TaskRef> {
-        self.inner.lock().task.as_ref().and_then(Weak::upgrade)
+    /// Kills the green thread: wakes it to unwind if it has a task, or
+    /// calls `mark` under the packet's lock to record the kill for the
+    /// worker that will make one (`attach_unless`; it then never runs).
+    pub(crate) fn kill(&self, mark: impl FnOnce()) {
+        let task = {
+            let st = self.inner.lock();
+            match &st.task {
+                Some(t) => t.upgrade(),
+                None => {
+                    mark();
+                    None
+                }
+            }
+        };
+        if let Some(t) = task {
+            t.kill();
+        }
     }
 
     /// Stores the outcome (the first one wins) and wakes the joiner. A
@@ -355,13 +376,50 @@ impl<T> Drop for CompleteOnDrop<T> {
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    packet: Arc<Packet<T>>,
+    /// The packet, inside the pending green thread (`pending`) or on its
+    /// own (a blocking job).
+    slot: Arc<dyn ResultSlot<T>>,
+}
+
+// SAFETY: a handle reads and takes the outcome `T` (so it is `Send` and
+// `Sync` exactly when `T` is `Send`, as with `Arc<Packet<T>>`); the rest of
+// what the slot holds is `Send` and `Sync` (`Pending`'s impls).
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+/// What holds a green thread's (or blocking job's) result slot.
+pub(crate) trait ResultSlot<T> {
+    /// The slot.
+    fn packet(&self) -> &Packet<T>;
+    /// What kills its green thread, `None` for a blocking job.
+    fn killer(self: Arc<Self>) -> Option<Arc<dyn Kill>>;
+}
+
+/// Kills one green thread ([`Packet::kill`]), whatever its result type.
+pub(crate) trait Kill: Send + Sync {
+    fn kill(&self);
+}
+
+impl<T: 'static> ResultSlot<T> for Packet<T> {
+    fn packet(&self) -> &Packet<T> {
+        self
+    }
+
+    fn killer(self: Arc<Self>) -> Option<Arc<dyn Kill>> {
+        None
+    }
 }
 
 impl<T> JoinHandle<T> {
-    /// The handle of a green thread or blocking job that fills `packet`.
-    pub(crate) fn new(packet: Arc<Packet<T>>) -> JoinHandle<T> {
-        JoinHandle { packet }
+    /// The handle of a green thread or blocking job that fills `slot`.
+    pub(crate) fn new(slot: Arc<dyn ResultSlot<T>>) -> JoinHandle<T> {
+        JoinHandle { slot }
+    }
+
+    #[inline]
+    fn packet(&self) -> &Packet<T> {
+        self.slot.packet()
     }
 
     /// Waits for the green thread to end and returns its value, or how it
@@ -376,11 +434,12 @@ impl<T> JoinHandle<T> {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again, so the packet
         // reference is moved out exactly once.
-        let packet = unsafe { std::ptr::read(&this.packet) };
-        // A kill of the waiting joiner unwinds out of `wait`: `packet` is
+        let slot = unsafe { std::ptr::read(&this.slot) };
+        // A kill of the waiting joiner unwinds out of `wait`: `slot` is
         // dropped then, and the outcome with it when the task stores it
         // (nobody else can take it), as `detach` would have arranged.
-        let guard = DetachOnUnwind(&packet);
+        let packet = slot.packet();
+        let guard = DetachOnUnwind(packet);
         let r = packet.wait();
         std::mem::forget(guard);
         r
@@ -402,8 +461,8 @@ impl<T> JoinHandle<T> {
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
     pub fn kill(&self) {
-        if let Some(t) = self.packet.task() {
-            t.kill();
+        if let Some(k) = self.slot.clone().killer() {
+            k.kill();
         }
     }
 
@@ -419,8 +478,8 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn kill_handle(&self) -> KillHandle {
         KillHandle {
-            task: self.packet.task(),
-            id: self.packet.id(),
+            target: self.slot.clone().killer(),
+            id: self.packet().id(),
         }
     }
 
@@ -432,7 +491,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), 1);
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet.is_finished()
+        self.packet().is_finished()
     }
 
     /// The green thread's id (as [`current().id()`](crate::current) reports
@@ -444,13 +503,13 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), id);
     /// ```
     pub fn id(&self) -> Option<u64> {
-        self.packet.id()
+        self.packet().id()
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.packet.detach();
+        self.packet().detach();
     }
 }
 
@@ -465,9 +524,10 @@ impl<T> Drop for JoinHandle<T> {
 /// ```
 #[derive(Clone)]
 pub struct KillHandle {
-    /// The green thread (None for a blocking job, which cannot be killed,
-    /// or a green thread that had ended when the handle was made).
-    task: Option<TaskRef>,
+    /// What kills the green thread (its pending part, `pending`, which
+    /// outlives its task); `None` for a blocking job, which cannot be
+    /// killed.
+    target: Option<Arc<dyn Kill>>,
     /// Its id (None for a blocking job).
     id: Option<u64>,
 }
@@ -482,7 +542,7 @@ impl KillHandle {
     /// assert!(h.join().unwrap_err().is_killed());
     /// ```
     pub fn kill(&self) {
-        if let Some(t) = &self.task {
+        if let Some(t) = &self.target {
             t.kill();
         }
     }

@@ -54,6 +54,7 @@ mod blocking;
 mod dump;
 mod join;
 mod park;
+mod pending;
 mod reactor;
 mod recycle;
 mod ring;

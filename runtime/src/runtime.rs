@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 
 use crate::blocking::BlockingPool;
+use crate::pending::NewRef;
 use crate::spawn::spawn_in;
-use crate::task::TaskRef;
 use crate::worker::{Worker, WorkerShared};
 
 /// Default green-thread stack size: 256 KiB of address space, of which only
@@ -56,9 +56,9 @@ pub(crate) struct Shared {
     /// Per-worker shared parts, by worker index.
     pub(crate) workers: Box<[WorkerShared]>,
     /// New green threads spawned from outside the workers.
-    pub(crate) injector: Injector<TaskRef>,
+    pub(crate) injector: Injector<NewRef>,
     /// Thieves for each worker's deque of new green threads.
-    pub(crate) stealers: Box<[Stealer<TaskRef>]>,
+    pub(crate) stealers: Box<[Stealer<NewRef>]>,
     /// Workers sleeping in `poll`.
     pub(crate) idle: AtomicUsize,
     /// Set once, to stop the workers.

@@ -5,10 +5,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::join::{JoinHandle, Packet};
+use crate::join::JoinHandle;
+use crate::pending::Pending;
 use crate::runtime::{with_current_shared, Shared};
-use crate::stack::{normalize_size, StackBudget, StartReservation};
-use crate::task::{next_id, Spawned, Task, TaskRef, NO_OWNER};
+use crate::stack::{normalize_size, StackBudget};
+use crate::task::{next_id, TaskRef};
 
 /// Spawns a green thread running `f` and returns a handle to join or kill it
 /// (gevent's `spawn`).
@@ -59,62 +60,18 @@ where
     let w = crate::worker::current()
         .filter(|_| crate::park::in_green_thread())
         .expect("grove::spawn_local must be called from inside a green thread");
-    let shared = w.shared.clone();
-    let stack = shared.config.stack_size;
+    let stack = w.shared.config.stack_size;
     let reservation = StackBudget::get()
         .reserve_start()
         .unwrap_or_else(|e| panic!("{e}"));
-    let (home, recycled) = w.spawn_site::<Spawned<F, T>>();
-    let site = Site {
-        owner: home,
-        home,
-        recycled,
-    };
-    let (task, handle) = make_task(shared, None, stack, f, site, reservation);
-    crate::worker::schedule_new(task);
+    let pending = Pending::new(next_id(), f, None, stack, reservation);
+    let handle = JoinHandle::new(pending.clone());
+    // SAFETY: this is `w`'s thread (a green thread running on it), which
+    // spawned the pending and makes its task once, now.
+    if let Some(task) = unsafe { pending.materialize(w, w.index as u32) } {
+        w.schedule_local(task);
+    }
     handle
-}
-
-/// Where a task is made: its owner (`NO_OWNER` unless pinned), home and
-/// the dead task whose memory it may reuse (see `worker::spawn_site`).
-struct Site {
-    owner: u32,
-    home: u32,
-    recycled: Option<TaskRef>,
-}
-
-/// Builds the task (the header and the closure) and its handle (the result
-/// slot, apart: see `join::Packet`).
-fn make_task<F, T>(
-    shared: Arc<Shared>,
-    name: Option<Box<str>>,
-    stack_size: usize,
-    f: F,
-    site: Site,
-    reservation: StartReservation,
-) -> (TaskRef, JoinHandle<T>)
-where
-    F: FnOnce() -> T + 'static,
-    T: 'static,
-{
-    let id = next_id();
-    let packet = Arc::new(Packet::green(id));
-    let task: Arc<Task<Spawned<F, T>>> = Task::new(
-        shared,
-        id,
-        name,
-        stack_size,
-        Spawned::new(f, packet.clone()),
-        site.owner,
-        site.home,
-        site.recycled,
-        reservation,
-    );
-    let task: TaskRef = task;
-    // SAFETY: the task, which holds the packet's other reference, is not
-    // queued yet.
-    unsafe { packet.set_task(Arc::downgrade(&task)) };
-    (task, JoinHandle::new(packet))
 }
 
 /// Spawns on a given runtime (the engine behind every spawn function).
@@ -133,14 +90,9 @@ where
     }
     let stack = stack_size.unwrap_or(shared.config.stack_size);
     let reservation = StackBudget::get().reserve_start()?;
-    let (home, recycled) = crate::worker::spawn_site::<Spawned<F, T>>(shared);
-    let site = Site {
-        owner: NO_OWNER,
-        home,
-        recycled,
-    };
-    let (task, handle) = make_task(shared.clone(), name, stack, f, site, reservation);
-    crate::worker::schedule_new(task);
+    let pending = Pending::new(next_id(), f, name, stack, reservation);
+    let handle = JoinHandle::new(pending.clone());
+    crate::worker::schedule_new(shared, pending);
     if shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         // Shut down while we queued it: the workers may have drained the
         // global queue already, so make sure nothing waits on it forever.

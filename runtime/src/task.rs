@@ -5,21 +5,21 @@
 //! runs it, every waker that may wake it, its [`JoinHandle`](crate::JoinHandle)
 //! and the worker's live-task table all hold one.
 //!
-//! # Two allocations per green thread
+//! # Made at the start, from a pending one
 //!
 //! ```text
-//!   Arc ─► ┌ counts ┬ header (id, state, owner, ...) ┬ body: Spawned<F, T>  ┐
-//!          │        │ the same for every green thread │ entry: Option<F>     │
-//!          │        │                                 │ packet: Arc<Packet> ─┼─► result slot
-//!          └────────┴─────────────────────────────────┴──────────────────────┘   (JoinHandle's)
+//!   Arc ─► ┌ counts ┬ header (id, state, owner, ...) ┬ body: Spawned   ┐
+//!          │        │ the same for every green thread │ Arc<Pending> ───┼─► closure, result slot
+//!          └────────┴─────────────────────────────────┴─────────────────┘   (JoinHandle's)
 //! ```
 //!
-//! The closure lives in the task itself, behind the [`Body`] trait object
-//! at the end of the header (`Task<dyn Body>`, an unsized struct). The slot
-//! its result goes into is a second, small allocation that the
-//! [`JoinHandle`](crate::JoinHandle) holds, so a finished task's memory is
-//! freed on its worker when it ends rather than when it is joined (see
-//! `join::Packet`).
+//! A spawn makes only a `pending::Pending` (the closure and the result
+//! slot the [`JoinHandle`](crate::JoinHandle) holds); the worker that
+//! first dequeues it makes the task, behind the [`Body`] trait object at
+//! the end of the header (`Task<dyn Body>`, an unsized struct), in the
+//! memory of a task that ended there (`recycle`). Every body is one
+//! pointer, so every task has the same size. A finished task's memory is
+//! freed on its worker when it ends rather than when it is joined.
 //!
 //! # States
 //!
@@ -54,7 +54,6 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -62,7 +61,6 @@ use std::time::Instant;
 
 use corosensei::{Coroutine, Yielder};
 
-use crate::join::{JoinError, Packet};
 use crate::park::WaitKind;
 use crate::runtime::Shared;
 use crate::slice::{SliceState, SlotStack};
@@ -116,44 +114,6 @@ pub(crate) trait Body {
     unsafe fn discard(&self, error: Option<std::io::Error>);
 }
 
-/// The [`Body`] of a green thread spawned with closure `F` returning `T`.
-pub(crate) struct Spawned<F, T> {
-    /// The closure, until the first resume (or a discard) takes it.
-    entry: UnsafeCell<Option<F>>,
-    /// Where the outcome goes; shared with the `JoinHandle`.
-    packet: Arc<Packet<T>>,
-}
-
-impl<F, T> Spawned<F, T> {
-    pub(crate) fn new(f: F, packet: Arc<Packet<T>>) -> Spawned<F, T> {
-        Spawned {
-            entry: UnsafeCell::new(Some(f)),
-            packet,
-        }
-    }
-}
-
-impl<F: FnOnce() -> T, T> Body for Spawned<F, T> {
-    unsafe fn run(&self) {
-        // SAFETY: only the owning worker touches `entry`, once (the
-        // caller's obligation), so this is the only live reference.
-        let entry = unsafe { (*self.entry.get()).take() };
-        let Some(f) = entry else { return };
-        let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_payload);
-        self.packet.complete(result);
-    }
-
-    unsafe fn discard(&self, error: Option<std::io::Error>) {
-        // SAFETY: as in `run`.
-        let entry = unsafe { (*self.entry.get()).take() };
-        drop(entry);
-        self.packet.complete(Err(match error {
-            Some(e) => JoinError::spawn_failed(e),
-            None => JoinError::killed(),
-        }));
-    }
-}
-
 /// One green thread: a header the scheduler uses, then its typed body.
 ///
 /// `repr(C)` keeps the fields every switch touches — the state, the owner,
@@ -174,9 +134,9 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     /// Requested stack size in bytes (`u32::MAX` for any size too large
     /// to make, over `stack::MAX_STACK_SIZE`).
     pub(crate) stack_size: u32,
-    /// The worker whose thread spawned (and so allocated) it, or
-    /// [`NO_HOME`]: where its memory goes back when it ends on another
-    /// (`worker::Worker::bury`).
+    /// The worker that made it (`pending`): where its memory goes back
+    /// when it ends (`recycle`). Since a task is made by the worker that
+    /// starts it, this is its owner.
     pub(crate) home: u32,
     /// The runtime it belongs to.
     pub(crate) shared: Arc<Shared>,
@@ -201,9 +161,9 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
 
 /// The parts of a [`Task`] only its worker touches.
 ///
-/// Kept small: with the header and a closure that captures little, a
-/// task is a 192-byte malloc chunk, and a cold spawn's cost is mostly the
-/// fresh memory it touches.
+/// Kept small: with the header, a task is a 192-byte malloc chunk
+/// (`pending`'s test holds it there), and what a green thread touches
+/// when it starts or resumes cold is what it costs.
 pub(crate) struct TaskLocal {
     /// The coroutine, from the first resume until it returns.
     pub(crate) coroutine: Option<GreenCoroutine>,
@@ -226,9 +186,6 @@ pub(crate) struct TaskLocal {
     /// Its claim on a stack, until it starts.
     pub(crate) reservation: Option<StartReservation>,
 }
-
-/// The [`Task::home`] of a task spawned off the runtime's workers.
-pub(crate) const NO_HOME: u32 = u32::MAX;
 
 /// The [`TaskLocal::live_key`] of a task in no live table.
 pub(crate) const NO_KEY: u32 = u32::MAX;
@@ -328,7 +285,7 @@ impl<B: Body> Task<B> {
     pub(crate) fn new(
         shared: Arc<Shared>,
         id: u64,
-        name: Option<Box<str>>,
+        name: Option<Box<Box<str>>>,
         stack_size: usize,
         body: B,
         owner: u32,
@@ -346,7 +303,7 @@ impl<B: Body> Task<B> {
         };
         let task = Task {
             id,
-            name: name.map(Box::new),
+            name,
             // Anything larger fails the start (`Slots::take`); saturated,
             // it still does.
             stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
@@ -493,15 +450,6 @@ impl Task {
         }
     }
 
-    /// Asks the cache for the lines a start reads first: the header and
-    /// the body after it (the closure), from the `Arc`'s counts on.
-    #[inline]
-    pub(crate) fn prefetch_start(&self) {
-        let counts = (self as *const Task as *const u8 as usize)
-            .wrapping_sub(2 * std::mem::size_of::<usize>());
-        prefetch_lines(counts & !63, 4);
-    }
-
     /// Asks the cache for what resuming this parked task will touch first:
     /// its worker-only part (the coroutine and its yielder) and the stack
     /// lines around where it parked. Called by a wake on the task's own
@@ -574,20 +522,5 @@ impl fmt::Debug for Task {
             .field("name", &self.name())
             .field("state", &self.state_name())
             .finish()
-    }
-}
-#[cfg(all(test, target_pointer_width = "64"))]
-mod tests {
-    use super::*;
-
-    /// A task whose closure captures nothing, with its `Arc` counts, fits
-    /// a 192-byte malloc chunk (184 usable bytes), and its packet a 96-byte
-    /// one: 288 bytes a spawned green thread, where it was 320 in one
-    /// allocation (see `TaskLocal` and `join::Packet`).
-    #[test]
-    fn a_task_and_its_packet_stay_in_their_malloc_chunks() {
-        let arc_counts = 2 * std::mem::size_of::<usize>();
-        assert!(std::mem::size_of::<Task<Spawned<fn() -> usize, usize>>>() + arc_counts <= 184);
-        assert!(std::mem::size_of::<Packet<usize>>() + arc_counts <= 88);
     }
 }

@@ -73,14 +73,13 @@ use parking_lot::Mutex;
 use slab::Slab;
 
 use crate::park::{self, clone_task_ref};
+use crate::pending::NewRef;
 use crate::reactor::ScheduledIo;
 use crate::recycle::{Graves, Recycler};
 use crate::ring::Ring;
 use crate::runtime::Shared;
 use crate::slice::Slots;
-use crate::task::{
-    Suspend, Task, TaskRef, DONE, NO_HOME, NO_KEY, NO_OWNER, PARKED, RUNNING, SCHEDULED,
-};
+use crate::task::{Suspend, Task, TaskRef, DONE, NO_KEY, PARKED, RUNNING, SCHEDULED};
 
 /// How long an idle worker of a multi-worker runtime spins for work from
 /// other threads before it sleeps (see `Worker::spin_for_work`).
@@ -126,7 +125,7 @@ enum Next {
     /// A started (or pinned) task, owned by the live table.
     Started(TaskPtr),
     /// A task that has not started: the worker adopts it first.
-    New(TaskRef),
+    New(NewRef),
 }
 
 /// What other threads share with one worker.
@@ -218,7 +217,7 @@ pub(crate) struct Worker {
     /// Started tasks ready to run (pinned here; owned by `live`).
     ready: UnsafeCell<Ring<TaskPtr>>,
     /// Not-yet-started tasks (stealable).
-    new: Deque<TaskRef>,
+    new: Deque<NewRef>,
     /// Timers of the tasks it runs.
     timers: UnsafeCell<crate::timer::TimerHeap>,
     /// Its stacks: pooled, in use, shared (`slice`).
@@ -244,7 +243,7 @@ pub(crate) struct Worker {
     /// The oldest not-yet-started task, taken out of `new` one turn early
     /// while at least [`LOOKAHEAD_DEPTH`] more wait behind it, so that its
     /// cache lines are fetched while the task before it runs (`pop_new`).
-    lookahead: UnsafeCell<Option<TaskRef>>,
+    lookahead: UnsafeCell<Option<NewRef>>,
 }
 
 /// How many not-yet-started tasks must wait in a worker's `new` for it to
@@ -293,44 +292,18 @@ pub(crate) fn schedule_started(task: &Task, owner: usize) {
     }
 }
 
-/// Queues a new task: on this worker if called from one of its runtime's
-/// workers, else on the global injector.
-pub(crate) fn schedule_new(task: TaskRef) {
-    let owner = task.owner.load(Ordering::Relaxed);
-    if owner != NO_OWNER {
-        // spawn_local: pinned from the start, and spawned on its owner,
-        // whose live table takes it now.
-        match current_of(&task.shared).filter(|w| w.index == owner as usize) {
-            Some(w) => {
-                let p = w.adopt(task);
-                w.push_ready(p);
-            }
-            None => drop_unstarted(task),
-        }
-        return;
-    }
-    match current_of(&task.shared) {
+/// Queues a new green thread of `shared`'s runtime: on this worker if
+/// called from one of its workers, else on the global injector.
+pub(crate) fn schedule_new(shared: &Arc<Shared>, new: NewRef) {
+    match current_of(shared) {
         Some(w) => {
-            w.new.push(task);
+            w.new.push(new);
             w.shared.notify_idle_worker();
         }
         None => {
-            let shared = task.shared.clone();
-            shared.injector.push(task);
+            shared.injector.push(new);
             shared.notify_idle_worker();
         }
-    }
-}
-
-/// Where a `Task<B>` spawned now on `shared`'s runtime comes from: its
-/// [`Task::home`] (this worker's index, if this thread is one of the
-/// runtime's workers, else [`NO_HOME`]) and, there, a dead task whose
-/// memory it can reuse (`recycle`).
-#[inline]
-pub(crate) fn spawn_site<B>(shared: &Arc<Shared>) -> (u32, Option<TaskRef>) {
-    match current_of(shared) {
-        Some(w) => w.spawn_site::<B>(),
-        None => (NO_HOME, None),
     }
 }
 
@@ -371,7 +344,7 @@ impl Worker {
         index: usize,
         shared: Arc<Shared>,
         poll: mio::Poll,
-        new: Deque<TaskRef>,
+        new: Deque<NewRef>,
     ) -> Worker {
         let stack_size = shared.config.stack_size;
         let share_after = shared.config.share_stacks_after;
@@ -442,7 +415,7 @@ impl Worker {
     /// The oldest not-yet-started task, if any; while many more wait, the
     /// one after it is taken too and its lines fetched (`lookahead`).
     #[inline]
-    fn pop_new(&self) -> Option<TaskRef> {
+    fn pop_new(&self) -> Option<NewRef> {
         // SAFETY: `lookahead` is only touched on this worker's thread, and
         // never while another borrow of it is live (leaf accesses).
         let lookahead = unsafe { &mut *self.lookahead.get() };
@@ -452,7 +425,7 @@ impl Worker {
         };
         if self.new.len() >= LOOKAHEAD_DEPTH {
             if let Some(next) = self.new.pop() {
-                next.prefetch_start();
+                crate::pending::prefetch(&next);
                 *lookahead = Some(next);
             }
         }
@@ -478,11 +451,20 @@ impl Worker {
         self.new.len() + usize::from(self.holds_lookahead())
     }
 
-    /// [`spawn_site`] on this worker.
+    /// Where a `Task<B>` made on this worker now comes from: its
+    /// [`Task::home`] (this worker's index) and a dead task whose memory
+    /// it can reuse (`recycle`).
     #[inline]
     pub(crate) fn spawn_site<B>(&self) -> (u32, Option<TaskRef>) {
         self.recycler.take_back(&self.my_shared().graves);
         (self.index as u32, self.recycler.reuse::<B>())
+    }
+
+    /// Queues a `spawn_local` task, just made here and pinned here: the
+    /// live table takes it now.
+    pub(crate) fn schedule_local(&self, task: TaskRef) {
+        let p = self.adopt(task);
+        self.push_ready(p);
     }
 
     /// Moves a task into this worker's live table (it is about to start
@@ -538,8 +520,11 @@ impl Worker {
         match task {
             Some(Next::Started(p)) => self.run_task(p),
             Some(Next::New(t)) => {
-                let p = self.adopt(t);
-                self.run_task(p);
+                // SAFETY: this worker dequeued it, on its own thread.
+                if let Some(task) = unsafe { t.materialize_on(self) } {
+                    let p = self.adopt(task);
+                    self.run_task(p);
+                }
             }
             None => self.sleep(events),
         }
@@ -595,7 +580,7 @@ impl Worker {
             .map(Next::New)
     }
 
-    fn steal_global(&self) -> Option<TaskRef> {
+    fn steal_global(&self) -> Option<NewRef> {
         loop {
             match self.shared.injector.steal_batch_and_pop(&self.new) {
                 Steal::Success(t) => return Some(t),
@@ -605,7 +590,7 @@ impl Worker {
         }
     }
 
-    fn steal_siblings(&self) -> Option<TaskRef> {
+    fn steal_siblings(&self) -> Option<NewRef> {
         let n = self.shared.stealers.len();
         for k in 1..n {
             let victim = (self.index + k) % n;
@@ -922,20 +907,11 @@ impl Worker {
     }
 }
 
-/// Discards a dequeued task that never started: its joiner sees "killed".
-/// Any thread: an unstarted task's local part belongs to whoever dequeued
-/// it, and a `spawn_local` body (the one `!Send` kind) is never dequeued
-/// off its worker.
-fn drop_unstarted(t: TaskRef) {
-    // SAFETY: the caller dequeued the task, so nothing else touches it.
-    let local = unsafe { t.local() };
-    if local.coroutine.is_none() && !local.entered {
-        local.entered = true;
-        t.state.store(DONE, Ordering::Release);
-        local.reservation = None;
-        // SAFETY: as above; its body never ran.
-        unsafe { t.discard_body(None) };
-    }
+/// Discards a dequeued green thread that never started: its joiner sees
+/// "killed". Any thread: a queued one has a `Send` closure.
+fn drop_unstarted(t: NewRef) {
+    // SAFETY: the caller dequeued it, so nothing else touches it.
+    unsafe { t.discard_unstarted() };
 }
 
 /// Discards every task left in the global queue of a runtime that is
