@@ -224,3 +224,58 @@ fn panics_are_isolated() {
     // The runtime keeps running.
     assert_eq!(rt.block_on(|| grove::spawn(|| 1).join().unwrap()), 1);
 }
+
+/// Kills racing the workers that take green threads off the queues and
+/// make their tasks (`pending`): spawned from a plain thread onto two
+/// workers, each killed through a `KillHandle` from another thread. Every
+/// one either ran to the end or never ran at all, its join says which,
+/// and every closure was dropped once.
+#[test]
+fn kills_racing_the_start_on_two_workers_never_half_run() {
+    const N: usize = 2_000;
+    let rt = grove::Runtime::builder().workers(2).build().unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::with_capacity(N);
+    let mut killers = Vec::with_capacity(N);
+    for _ in 0..N {
+        let guard = DropCounter(dropped.clone());
+        let started = started.clone();
+        let h = rt.spawn(move || {
+            let _g = guard;
+            started.fetch_add(1, Ordering::SeqCst);
+            // A switch point: a kill that lands after the start unwinds
+            // here, with the guard dropped.
+            grove::yield_now();
+            1usize
+        });
+        killers.push(h.kill_handle());
+        handles.push(h);
+    }
+    let killer = std::thread::spawn(move || {
+        for k in killers.iter().step_by(2) {
+            k.kill();
+        }
+    });
+    killer.join().unwrap();
+    let mut finished = 0;
+    for (i, h) in handles.into_iter().enumerate() {
+        match h.join() {
+            Ok(v) => {
+                assert_eq!(v, 1);
+                finished += 1;
+            }
+            Err(e) => {
+                assert!(e.is_killed(), "{e}");
+                assert_eq!(i % 2, 0, "only the even ones were killed");
+            }
+        }
+    }
+    assert!(finished >= N / 2, "every odd one finished");
+    assert!(started.load(Ordering::SeqCst) >= finished);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        N,
+        "each closure dropped once"
+    );
+}

@@ -422,7 +422,7 @@ impl Builder {
         if let Some(s) = self.stack_size {
             b = b.stack_size(s);
         }
-        let join = b.spawn(move || run_actor(guard, f))?;
+        let join = grove_runtime::__private::spawn_parking(b, move || run_actor(guard, f))?;
         // An actor parks in `receive`: on a worker that shares stacks, its
         // save area is best faulted in now, at spawn.
         grove_runtime::__private::prefault_parking();

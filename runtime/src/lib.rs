@@ -90,6 +90,21 @@ pub mod __private {
     pub use crate::spin::{SpinGuard, SpinLock};
     pub use crate::worker::prefault_parking;
 
+    /// [`Builder::spawn`](crate::Builder::spawn) for a green thread that
+    /// parks soon after it starts and stays alive (an actor): its task is
+    /// made at spawn, so a burst of them touches its fresh memory while
+    /// spawning rather than when each first runs.
+    pub fn spawn_parking<F, T>(
+        builder: crate::Builder,
+        f: F,
+    ) -> std::io::Result<crate::JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        builder.spawn_with(f, true)
+    }
+
     /// `current().unparker()` without the identity handle in between
     /// (what an actor's root records for its mailbox).
     #[inline]

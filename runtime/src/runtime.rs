@@ -363,7 +363,7 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let h = spawn_in(&self.shared, None, None, f)
+        let h = spawn_in(&self.shared, None, None, f, false)
             .unwrap_or_else(|e| panic!("grove: block_on could not spawn: {e}"));
         match h.join() {
             Ok(v) => v,
@@ -385,7 +385,7 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.shared, None, None, f).unwrap_or_else(|e| panic!("{e}"))
+        spawn_in(&self.shared, None, None, f, false).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The number of worker threads.

@@ -33,7 +33,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    with_current_shared(|shared| spawn_in(shared, None, None, f)).unwrap_or_else(|e| panic!("{e}"))
+    with_current_shared(|shared| spawn_in(shared, None, None, f, false))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Spawns a green thread for a closure that is not `Send`; it runs on the
@@ -80,6 +81,7 @@ pub(crate) fn spawn_in<F, T>(
     name: Option<Box<str>>,
     stack_size: Option<usize>,
     f: F,
+    parks: bool,
 ) -> std::io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -92,6 +94,12 @@ where
     let reservation = StackBudget::get().reserve_start()?;
     let pending = Pending::new(next_id(), f, name, stack, reservation);
     let handle = JoinHandle::new(pending.clone());
+    if parks {
+        if let Some(w) = crate::worker::current_of(shared) {
+            // SAFETY: this is `w`'s thread, and the pending is not queued.
+            unsafe { pending.premake(w) };
+        }
+    }
     crate::worker::schedule_new(shared, pending);
     if shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         // Shut down while we queued it: the workers may have drained the
@@ -174,8 +182,19 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_with(f, false)
+    }
+
+    /// [`spawn`](Builder::spawn), for a green thread that will park soon
+    /// after it starts and stay alive (`parks`: an actor), whose task is
+    /// then made at once (`pending::Pending::premake`).
+    pub(crate) fn spawn_with<F, T>(self, f: F, parks: bool) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let name = self.name.map(String::into_boxed_str);
-        with_current_shared(|shared| spawn_in(shared, name, self.stack_size, f))
+        with_current_shared(|shared| spawn_in(shared, name, self.stack_size, f, parks))
     }
 }
 

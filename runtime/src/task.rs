@@ -134,10 +134,6 @@ pub(crate) struct Task<B: ?Sized = dyn Body> {
     /// Requested stack size in bytes (`u32::MAX` for any size too large
     /// to make, over `stack::MAX_STACK_SIZE`).
     pub(crate) stack_size: u32,
-    /// The worker that made it (`pending`): where its memory goes back
-    /// when it ends (`recycle`). Since a task is made by the worker that
-    /// starts it, this is its owner.
-    pub(crate) home: u32,
     /// The runtime it belongs to.
     pub(crate) shared: Arc<Shared>,
     /// Roughly where its stack pointer was when it last parked: a local
@@ -289,7 +285,6 @@ impl<B: Body> Task<B> {
         stack_size: usize,
         body: B,
         owner: u32,
-        home: u32,
         recycled: Option<TaskRef>,
         reservation: StartReservation,
     ) -> Arc<Task<B>> {
@@ -307,7 +302,6 @@ impl<B: Body> Task<B> {
             // Anything larger fails the start (`Slots::take`); saturated,
             // it still does.
             stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
-            home,
             state: AtomicU8::new(SCHEDULED),
             owner: AtomicU32::new(owner),
             parked_sp: AtomicUsize::new(0),

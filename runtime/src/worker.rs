@@ -75,7 +75,7 @@ use slab::Slab;
 use crate::park::{self, clone_task_ref};
 use crate::pending::NewRef;
 use crate::reactor::ScheduledIo;
-use crate::recycle::{Graves, Recycler};
+use crate::recycle::Recycler;
 use crate::ring::Ring;
 use crate::runtime::Shared;
 use crate::slice::Slots;
@@ -148,9 +148,6 @@ pub(crate) struct WorkerShared {
     released: Mutex<Vec<Arc<ScheduledIo>>>,
     /// Whether `released` may be non-empty.
     released_pending: AtomicBool,
-    /// Finished tasks this worker spawned that ended on others, sent back
-    /// for their memory (`recycle`).
-    pub(crate) graves: Graves,
     /// Started, unfinished tasks of this worker, for `dump()`.
     pub(crate) live: Mutex<Slab<TaskRef>>,
     /// Id of the task running now (0: none), for the watchdog.
@@ -170,7 +167,6 @@ impl WorkerShared {
             registry: poll.registry().try_clone()?,
             released: Mutex::new(Vec::new()),
             released_pending: AtomicBool::new(false),
-            graves: Graves::new(),
             live: Mutex::new(Slab::new()),
             running_id: AtomicU64::new(0),
             running_since: AtomicU64::new(0),
@@ -238,7 +234,7 @@ pub(crate) struct Worker {
     /// Set after a ready task ran: the next turn starts a new task first if
     /// there is one, so that new and woken tasks take turns.
     new_turn: Cell<bool>,
-    /// Dead tasks to reuse, and those on their way home (`recycle`).
+    /// Tasks that ended here, for their memory (`recycle`).
     recycler: Recycler,
     /// The oldest not-yet-started task, taken out of `new` one turn early
     /// while at least [`LOOKAHEAD_DEPTH`] more wait behind it, so that its
@@ -276,7 +272,7 @@ pub(crate) fn current() -> Option<&'static Worker> {
 
 /// The worker of this thread if it belongs to `shared`'s runtime.
 #[inline]
-fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
+pub(crate) fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
     current().filter(|w| Arc::ptr_eq(&w.shared, shared))
 }
 
@@ -451,13 +447,11 @@ impl Worker {
         self.new.len() + usize::from(self.holds_lookahead())
     }
 
-    /// Where a `Task<B>` made on this worker now comes from: its
-    /// [`Task::home`] (this worker's index) and a dead task whose memory
-    /// it can reuse (`recycle`).
+    /// A task that ended here whose memory a `Task<B>` made now can
+    /// reuse (`recycle`), if one is at hand.
     #[inline]
-    pub(crate) fn spawn_site<B>(&self) -> (u32, Option<TaskRef>) {
-        self.recycler.take_back(&self.my_shared().graves);
-        (self.index as u32, self.recycler.reuse::<B>())
+    pub(crate) fn reusable<B>(&self) -> Option<TaskRef> {
+        self.recycler.reuse::<B>()
     }
 
     /// Queues a `spawn_local` task, just made here and pinned here: the
@@ -493,7 +487,6 @@ impl Worker {
             self.turn(&mut events);
         }
         self.shut_down();
-        drop(self.my_shared().graves.close());
         WORKER.with(|w| w.set(std::ptr::null()));
     }
 
@@ -524,6 +517,14 @@ impl Worker {
                 if let Some(task) = unsafe { t.materialize_on(self) } {
                     let p = self.adopt(task);
                     self.run_task(p);
+                }
+                // The next one's pending lines were asked for when it was
+                // taken (`pop_new`) and have arrived by now: its task, if
+                // made at spawn, can be asked for without a stall.
+                // SAFETY: as in `pop_new`; the borrow ends at once.
+                if let Some(next) = unsafe { &*self.lookahead.get() } {
+                    // SAFETY: this worker dequeued it; not materialized.
+                    unsafe { next.prefetch_made() };
                 }
             }
             None => self.sleep(events),
@@ -653,7 +654,6 @@ impl Worker {
         if self.spin_for_work(events) {
             return;
         }
-        self.recycler.flush(&self.shared);
         let ws = self.my_shared();
         // Clear the wake flag *before* announcing the sleep, never after the
         // previous one: a waker that saw the previous sleep may set it late,
@@ -700,7 +700,6 @@ impl Worker {
             let released = std::mem::take(&mut *ws.released.lock());
             drop(released);
         }
-        self.recycler.take_back(&ws.graves);
     }
 
     /// Makes the coroutine of a task that has not run yet, on a stack from
@@ -837,7 +836,7 @@ impl Worker {
         if key != NO_KEY {
             let owned = self.my_shared().live.lock().try_remove(key as usize);
             if let Some(t) = owned {
-                self.recycler.bury(self.index, &self.shared, t);
+                self.recycler.bury(t);
             }
         }
     }
