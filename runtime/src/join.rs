@@ -175,7 +175,7 @@ impl std::error::Error for JoinError {}
 ///
 /// A finished green thread's task (its header and worker-local state, a
 /// 192-byte chunk) is free the moment it ends, and the next task its
-/// worker makes reuses it (`recycle`); only the pending part (112 bytes
+/// worker makes reuses it (`recycle`); only the pending part (120 bytes
 /// with the `Arc`'s counts, for a closure that captures nothing and a
 /// `usize`) waits for the join. The packet reaches the task through a
 /// [`Weak`] (for [`JoinHandle::kill`]), set when the task is made and

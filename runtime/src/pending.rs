@@ -10,12 +10,14 @@
 //! ```
 //!
 //! A spawn allocates only this: the [`Packet`] the join reads, the
-//! closure and the spawn's parameters, one small chunk. The 192-byte task
+//! closure and the spawn's parameters, one 128-byte chunk. The 192-byte task
 //! the scheduler runs is made when a worker first takes the green thread
 //! off a queue, in the memory of a task that ended on that worker just
 //! before (`recycle`). A burst of spawns (100,000 spawned, then joined)
-//! so touches a third of the fresh memory it did with the task made at
-//! spawn, and on this VM fresh memory is most of what a cold spawn costs.
+//! so touches less than half the fresh memory it did with the task made
+//! at spawn, and on this VM fresh memory is most of what a cold spawn
+//! costs. A green thread that will park and stay alive (an actor) has its
+//! task made at spawn all the same ([`Pending::premake`]).
 //!
 //! # Invariants
 //!
