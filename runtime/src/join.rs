@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 use crate::park::{current_waker, park, KillPayload, WaitKind, Waker};
-use crate::task::{Task, TaskRef};
+use crate::task::Task;
 
 /// How a green thread ended, when it did not return a value.
 ///
@@ -237,12 +237,12 @@ impl<T> Packet<T> {
     /// (asked under the packet's lock, the one [`kill`](Packet::kill)
     /// marks an unmade task under) says the green thread was killed
     /// before: then false, and it must not run.
-    pub(crate) fn attach_unless(&self, task: &TaskRef, killed: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn attach_unless(&self, task: Weak<Task>, killed: impl FnOnce() -> bool) -> bool {
         let mut st = self.inner.lock();
         if killed() {
             return false;
         }
-        st.task = Some(Arc::downgrade(task));
+        st.task = Some(task);
         true
     }
 

@@ -36,7 +36,7 @@
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::join::{JoinError, Kill, Packet, ResultSlot};
 use crate::stack::StartReservation;
@@ -127,29 +127,31 @@ where
             return None;
         };
         let recycled = w.reusable::<Spawned<F, T>>();
+        let id = self.packet.id_raw();
+        let stack_size = self.stack_size as usize;
+        // The pending's reference moves into the body: no count to bump on
+        // a line that, stolen, was last written by the spawner's core.
         let task: Arc<Task<Spawned<F, T>>> = Task::new(
             w.shared.clone(),
-            self.packet.id_raw(),
+            id,
             name,
-            self.stack_size as usize,
-            Spawned {
-                pending: self.clone(),
-            },
+            stack_size,
+            Spawned { pending: self },
             owner,
             recycled,
             reservation,
         );
-        let task: TaskRef = task;
-        if self
-            .packet
-            .attach_unless(&task, || self.killed_early.load(Ordering::Relaxed))
-        {
+        let pending = &task.body().pending;
+        let link: Weak<Task<Spawned<F, T>>> = Arc::downgrade(&task);
+        if pending.packet.attach_unless(link as Weak<Task>, || {
+            pending.killed_early.load(Ordering::Relaxed)
+        }) {
             Some(task)
         } else {
             // Killed before it started: the task never runs. Dropping it
             // drops its reservation; its memory goes back to malloc.
             // SAFETY: as above; the task was never queued.
-            unsafe { self.discard(None) };
+            unsafe { pending.discard(None) };
             None
         }
     }

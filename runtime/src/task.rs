@@ -337,6 +337,13 @@ impl<B: Body> Task<B> {
     }
 }
 
+impl<B> Task<B> {
+    /// Its typed body.
+    pub(crate) fn body(&self) -> &B {
+        &self.body
+    }
+}
+
 /// Empties a dead task (drops its contents) whose memory fits a
 /// `Task<B>`, and returns its value pointer with its one reference given
 /// up; `None` (and the task is dropped) if it does not fit or is not
