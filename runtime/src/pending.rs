@@ -21,10 +21,11 @@
 //!
 //! # Invariants
 //!
-//! * The worker-only part ([`Start`]: the closure, the name, the stack
-//!   reservation) is touched by one thread at a time: the spawner until
-//!   the pending is queued, then whichever worker dequeued it, then the
-//!   task's owning worker (the closure is taken at the first resume).
+//! * The worker-only part (the closure, the name, the stack reservation,
+//!   a task made at spawn) is touched by one thread at a time: the
+//!   spawner until the pending is queued, then whichever worker dequeued
+//!   it, then the task's owning worker (the closure is taken at the first
+//!   resume).
 //! * A pending is materialized or discarded exactly once, by whoever
 //!   dequeued it. A kill before that is recorded in the packet
 //!   (`Packet::kill`), under the packet's lock, and the materializing
@@ -267,9 +268,7 @@ where
         // SAFETY: the caller owns the worker-only part; a read that ends
         // at once.
         if let Some(task) = unsafe { &*self.made.get() } {
-            let counts = (Arc::as_ptr(task) as *const u8 as usize)
-                .wrapping_sub(2 * std::mem::size_of::<usize>());
-            crate::task::prefetch_lines(counts & !63, 4);
+            crate::task::prefetch_arc(Arc::as_ptr(task), 4);
         }
     }
 }
@@ -278,9 +277,7 @@ where
 /// what its start reads), from the `Arc`'s counts on.
 #[inline]
 pub(crate) fn prefetch(new: &NewRef) {
-    let counts =
-        (Arc::as_ptr(new) as *const u8 as usize).wrapping_sub(2 * std::mem::size_of::<usize>());
-    crate::task::prefetch_lines(counts & !63, 2);
+    crate::task::prefetch_arc(Arc::as_ptr(new), 2);
 }
 
 /// The [`Body`] of a green thread made from a [`Pending`]: one pointer,

@@ -11,8 +11,11 @@
 //! through malloc, a task goes through glibc's bins (a fifth of a spawn's
 //! time in an early profile), and the next task touches fresh memory
 //! instead of memory just used. A task is made by the worker that starts
-//! it and never leaves that worker, so it always ends where its memory
-//! came from: nothing travels between workers here.
+//! it, so it ends where its memory came from, and nothing travels between
+//! workers here. The one exception is an actor's task, made at spawn
+//! (`Pending::premake`) and stolen by another worker before it started:
+//! its memory then stays with the worker it ended on, and is freed into
+//! the spawner's malloc arena only when that cache lets it go.
 //!
 //! # Invariants
 //!

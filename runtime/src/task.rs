@@ -17,8 +17,9 @@
 //! slot the [`JoinHandle`](crate::JoinHandle) holds); the worker that
 //! first dequeues it makes the task, behind the [`Body`] trait object at
 //! the end of the header (`Task<dyn Body>`, an unsized struct), in the
-//! memory of a task that ended there (`recycle`). Every body is one
-//! pointer, so every task has the same size. A finished task's memory is
+//! memory of a task that ended there (`recycle`); an actor's task is made
+//! at spawn instead (`Pending::premake`). Every body is one pointer, so
+//! every task has the same size. A finished task's memory is
 //! freed on its worker when it ends rather than when it is joined.
 //!
 //! # States
@@ -266,6 +267,14 @@ pub(crate) fn prefetch_lines(first: usize, lines: usize) {
         // theory.
         prefetch(first.wrapping_add(i * 64) as *const u8);
     }
+}
+
+/// [`prefetch_lines`] for the first `lines` lines of the allocation of
+/// the `Arc` whose value `value` points at, from its counts on.
+#[inline(always)]
+pub(crate) fn prefetch_arc<V: ?Sized>(value: *const V, lines: usize) {
+    let counts = (value as *const u8 as usize).wrapping_sub(2 * std::mem::size_of::<usize>());
+    prefetch_lines(counts & !63, lines);
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
