@@ -32,6 +32,8 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// * `/big/N` → `N` bytes of [`pattern`]`(N)`;
 /// * `/close` → `ok` with the handler's own `Connection: close`;
 /// * `/chunked-response` → a body the handler frames itself;
+/// * `/headers` → the request's header fields, one `name: value` line
+///   each, in a response carrying five fields of its own;
 /// * anything else → `METHOD /path?query`, so order can be checked.
 fn handler(req: Request<Vec<u8>>) -> Response<Vec<u8>> {
     let path = req.uri().path().to_owned();
@@ -53,6 +55,17 @@ fn handler(req: Request<Vec<u8>>) -> Response<Vec<u8>> {
             .header("connection", "close")
             .body(b"ok".to_vec())
             .unwrap(),
+        "/headers" => {
+            let mut body = String::new();
+            for (name, value) in req.headers() {
+                body += &format!("{name}: {}\n", value.to_str().unwrap());
+            }
+            let mut resp = Response::builder();
+            for i in 0..5 {
+                resp = resp.header(format!("x-response-{i}"), "not a request field");
+            }
+            resp.body(body.into_bytes()).unwrap()
+        }
         "/chunked-response" => Response::builder()
             .header("transfer-encoding", "chunked")
             .body(b"3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\nX-T: 1\r\n\r\n".to_vec())
@@ -460,6 +473,29 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     // Still open: one more, then the client hangs up.
     c.send(get("/hello"));
     assert_eq!(c.read_response().body, b"hello, world");
+}
+
+#[test]
+fn each_request_sees_exactly_its_own_header_fields() {
+    // The server refills the header map of a finished response with the
+    // next request's fields: none of the response's may leak into it, on
+    // the same connection or on another served by the same thread.
+    let server = TestServer::with_defaults();
+    let mut a = server.connect();
+    let mut b = server.connect();
+    for i in 0..4 {
+        let c = if i % 2 == 0 { &mut a } else { &mut b };
+        let extra: String = (0..i).map(|k| format!("X-Req-{k}: v{i}\r\n")).collect();
+        c.send(format!(
+            "GET /headers HTTP/1.1\r\nHost: h{i}\r\n{extra}\r\n"
+        ));
+        let resp = c.read_response();
+        assert_eq!(resp.status, 200);
+        let want: String = std::iter::once(format!("host: h{i}\n"))
+            .chain((0..i).map(|k| format!("x-req-{k}: v{i}\n")))
+            .collect();
+        assert_eq!(resp.body_str(), want, "request {i}");
+    }
 }
 
 #[test]

@@ -65,7 +65,15 @@ pub(crate) struct Head {
 ///
 /// `Ok(None)` means the head is incomplete and fits the limit so far.
 /// Empty lines before the request line are skipped (RFC 9112 §2.2).
-pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, StatusCode> {
+///
+/// A complete head takes its header fields into `recycled` when it holds an
+/// (empty) map, so that a map whose storage came back with the previous
+/// response is filled again instead of a new one being allocated.
+pub(crate) fn parse_head(
+    buf: &[u8],
+    limits: &Limits,
+    recycled: &mut Option<HeaderMap>,
+) -> Result<Option<Head>, StatusCode> {
     let window = &buf[..buf.len().min(limits.max_header_bytes)];
     // Left uninitialised: httparse fills what it uses (no 2 KiB memset per
     // request).
@@ -93,10 +101,22 @@ pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, St
         Version::HTTP_11
     };
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let uri: Uri = path.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+    let uri = if path == "/" {
+        // The common case, without the copy `parse` makes of the text.
+        Uri::from_static("/")
+    } else {
+        path.parse().map_err(|_| StatusCode::BAD_REQUEST)?
+    };
 
     let mut scan = FramingScan::default();
-    let mut map = HeaderMap::with_capacity(parsed.headers.len());
+    let mut map = match recycled.take() {
+        Some(mut map) => {
+            debug_assert!(map.is_empty());
+            map.reserve(parsed.headers.len());
+            map
+        }
+        None => HeaderMap::with_capacity(parsed.headers.len()),
+    };
     for h in parsed.headers.iter() {
         scan.header(h.name.as_bytes(), h.value)?;
         let name =
@@ -311,7 +331,7 @@ mod tests {
     use super::*;
 
     fn head(s: &str) -> Result<Option<Head>, StatusCode> {
-        parse_head(s.as_bytes(), &Limits::default())
+        parse_head(s.as_bytes(), &Limits::default(), &mut None)
     }
 
     #[test]
@@ -423,10 +443,12 @@ mod tests {
         };
         let exact = "GET / HTTP/1.1\r\nA: 123456789\r\n\r\n";
         assert_eq!(exact.len(), 32);
-        assert!(parse_head(exact.as_bytes(), &limits).unwrap().is_some());
+        assert!(parse_head(exact.as_bytes(), &limits, &mut None)
+            .unwrap()
+            .is_some());
         let over = "GET / HTTP/1.1\r\nA: 1234567890\r\n\r\n";
         assert_eq!(
-            parse_head(over.as_bytes(), &limits).unwrap_err(),
+            parse_head(over.as_bytes(), &limits, &mut None).unwrap_err(),
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
         );
         let many: String = (0..=MAX_HEADERS).map(|i| format!("h{i}: v\r\n")).collect();

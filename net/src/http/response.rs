@@ -35,24 +35,27 @@ pub(crate) enum Persistence {
 /// The interim response to `Expect: 100-continue`.
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// Whether the handler's response asks to close the connection
-/// (`Connection: close`).
-pub(crate) fn wants_close(resp: &Response<Vec<u8>>) -> bool {
-    resp.headers()
-        .get_all(header::CONNECTION)
-        .iter()
-        .any(|v| has_token(v, b"close"))
+/// What [`write_head`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// The body must follow (the caller writes it, so a large body need not
+    /// be copied).
+    pub(crate) body: bool,
+    /// The response says `Connection: close`: the server's own decision, or
+    /// the handler's `Connection` field listing `close`.
+    pub(crate) close: bool,
 }
 
-/// Appends the status line and headers of `resp` to `out` and returns
-/// whether its body must follow (the caller writes it, so a large body need
-/// not be copied).
+/// Appends the status line and headers of `resp` to `out`.
+///
+/// `persistence` is what the server decided from the request; a handler's
+/// `Connection: close` turns it into [`Persistence::Close`].
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     resp: &Response<Vec<u8>>,
     head_request: bool,
-    persistence: Persistence,
-) -> bool {
+    mut persistence: Persistence,
+) -> Head {
     let status = resp.status();
     if status == StatusCode::OK {
         out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
@@ -75,6 +78,9 @@ pub(crate) fn write_head(
             continue;
         }
         if name == header::CONNECTION {
+            if has_token(value, b"close") {
+                persistence = Persistence::Close;
+            }
             continue;
         }
         has_date |= name == header::DATE;
@@ -107,7 +113,10 @@ pub(crate) fn write_head(
         Persistence::Close => out.extend_from_slice(b"connection: close\r\n"),
     }
     out.extend_from_slice(b"\r\n");
-    !(head_request || no_body)
+    Head {
+        body: !(head_request || no_body),
+        close: persistence == Persistence::Close,
+    }
 }
 
 /// Appends a complete, empty-bodied response with `status` (the server's
@@ -148,7 +157,7 @@ mod tests {
 
     fn render(resp: &Response<Vec<u8>>, head: bool, p: Persistence) -> (String, bool) {
         let mut out = Vec::new();
-        let body = write_head(&mut out, resp, head, p);
+        let body = write_head(&mut out, resp, head, p).body;
         let s = String::from_utf8(out).unwrap();
         // Blank out the date so the text is stable.
         let s = match s.find("date: ") {
@@ -222,14 +231,22 @@ mod tests {
 
     #[test]
     fn close_token() {
-        let r = |v: &str| {
-            Response::builder()
+        let closes = |v: &str, p: Persistence| {
+            let resp = Response::builder()
                 .header("connection", v)
                 .body(vec![])
-                .unwrap()
+                .unwrap();
+            let mut out = Vec::new();
+            let head = write_head(&mut out, &resp, false, p);
+            let text = String::from_utf8(out).unwrap();
+            // The handler's field is never copied; the server's decision is.
+            assert_eq!(text.contains("connection: close\r\n"), head.close, "{text}");
+            assert!(!text.contains(v), "{text}");
+            head.close
         };
-        assert!(wants_close(&r("Close")));
-        assert!(wants_close(&r("upgrade, close")));
-        assert!(!wants_close(&r("keep-alive")));
+        assert!(closes("Close", Persistence::Default));
+        assert!(closes("upgrade, close", Persistence::KeepAlive));
+        assert!(!closes("keep-alive", Persistence::Default));
+        assert!(closes("keep-alive", Persistence::Close));
     }
 }
