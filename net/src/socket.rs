@@ -116,6 +116,19 @@ impl<T: mio::event::Source + AsRawFd> Socket<T> {
             .map_err(timeout_is_would_block)
     }
 
+    /// Waits, as a stream read would before reading, until a read may find
+    /// bytes: at once unless the socket is drained, else for its next
+    /// readiness, up to the read timeout (`WouldBlock` on expiry, as std's
+    /// reads). A socket in non-blocking mode does not wait.
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.io
+            .readable(self.read_timeout.deadline())
+            .map_err(timeout_is_would_block)
+    }
+
     /// A write-side operation with std's semantics.
     #[inline]
     pub(crate) fn write_op<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {

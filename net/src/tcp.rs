@@ -517,6 +517,15 @@ impl TcpStream {
     }
 }
 
+impl TcpStream {
+    /// Waits until a read may find bytes, as a read would wait (see
+    /// `Socket::wait_readable`); for the HTTP server, which holds no read
+    /// buffer while a connection is idle.
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        self.inner.wait_readable()
+    }
+}
+
 impl Read for TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

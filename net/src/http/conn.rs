@@ -18,10 +18,16 @@
 //! ```
 //!
 //! Invariants:
-//! * **One read buffer per connection**, reused across requests: bytes
-//!   after one request (pipelining) stay in it and start the next. The
-//!   transport is read in large chunks, never byte by byte, and only when
-//!   the buffered bytes cannot make progress.
+//! * **Buffers belong to the thread while a connection waits for a
+//!   request**: bytes after one request (pipelining) stay in the
+//!   connection's read buffer and start the next; once it has consumed
+//!   every byte and written every response, the connection gives both
+//!   buffers back to its thread's cache and waits for readability
+//!   ([`Transport::wait_readable`]) holding none, then reads into the
+//!   buffer the thread used last. So idle connections cost no buffer
+//!   memory and a busy thread reads and writes through cache-warm ones.
+//!   The transport is read in large chunks, never byte by byte, and only
+//!   when the buffered bytes cannot make progress.
 //! * **Header maps are reused per worker thread**: the request owns its
 //!   map and the handler keeps it, but the response's map comes back;
 //!   emptied, it is kept in a one-map slot of the thread (a `Cell`, never
@@ -55,7 +61,7 @@
 //!   threads and enforces timeouts by unwinding with private payload types,
 //!   and those must reach the runtime, not be swallowed as a 500.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, ErrorKind};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -97,11 +103,29 @@ pub trait Transport: io::Read + io::Write {
     /// (as [`std::net::TcpStream::set_read_timeout`]). Never called with a
     /// zero duration.
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Waits until a read may find bytes (or the end of the stream, or an
+    /// error), as a read with the current read timeout would wait, and
+    /// fails as that read would on expiry; it may return although a read
+    /// would still block.
+    ///
+    /// The server calls it before reading on a connection whose bytes it
+    /// has all consumed, and holds no read buffer while it waits, so idle
+    /// connections hold no buffers. The default returns at once: the read
+    /// then waits instead, with a buffer held. grove's own server
+    /// implements it for its TCP streams.
+    fn wait_readable(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
+    }
+
+    fn wait_readable(&mut self) -> io::Result<()> {
+        (**self).wait_readable()
     }
 }
 
@@ -157,7 +181,7 @@ where
         io,
         limits,
         rbuf: ReadBuf::new(),
-        wbuf: Vec::with_capacity(4 * 1024),
+        wbuf: Vec::new(),
         timeout: None,
         head_deadline: None,
         served: 0,
@@ -205,6 +229,11 @@ enum Chunked {
 
 /// The read buffer: `buf[start..end]` holds bytes read but not consumed.
 /// `buf` is always fully initialised, so reads go straight into its tail.
+/// With nothing unconsumed it may hold no storage at all (`buf` empty):
+/// its storage went back to the thread's [`Buffers`], and [`spare`]
+/// takes some again.
+///
+/// [`spare`]: ReadBuf::spare
 #[derive(Debug)]
 struct ReadBuf {
     /// Storage; its length is the capacity in use.
@@ -218,7 +247,7 @@ struct ReadBuf {
 impl ReadBuf {
     fn new() -> ReadBuf {
         ReadBuf {
-            buf: vec![0; READ_BUF],
+            buf: Vec::new(),
             start: 0,
             end: 0,
         }
@@ -247,6 +276,9 @@ impl ReadBuf {
     /// The callers only read while the unconsumed bytes are below a limit,
     /// which bounds the growth.
     fn spare(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = Buffers::take_read();
+        }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -257,6 +289,89 @@ impl ReadBuf {
             self.buf.resize(len, 0);
         }
         &mut self.buf[self.end..]
+    }
+
+    /// Gives the storage back to the thread's [`Buffers`] when it holds no
+    /// unconsumed bytes.
+    fn release(&mut self) {
+        if self.is_empty() && !self.buf.is_empty() {
+            Buffers::give_read(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
+impl Drop for ReadBuf {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// Each thread's spare connection buffers, so that a request is read into,
+/// and its response written from, the buffers the thread used last, still
+/// in the cache, and an idle connection holds none (a thousand idle
+/// keep-alive connections would hold 12 MiB). A buffer is an owned `Vec`,
+/// moved between a connection and this cache: a connection that waits with
+/// unconsumed bytes, or with a response not yet written, keeps its own.
+/// The cache is borrowed only inside `take_*` and `give_*`, which never
+/// switch.
+#[derive(Debug, Default)]
+struct Buffers {
+    /// Read buffers, each [`READ_BUF`] initialised bytes.
+    read: Vec<Vec<u8>>,
+    /// Empty write buffers of at least [`WRITE_BUF`] capacity.
+    write: Vec<Vec<u8>>,
+}
+
+/// Initial capacity of a connection's output buffer.
+const WRITE_BUF: usize = 4 * 1024;
+/// Most spare buffers of each kind a thread keeps.
+const SPARE_BUFFERS: usize = 16;
+/// Write buffers that grew beyond this are freed rather than kept.
+const KEEP_WRITE_BUF_MAX: usize = 4 * WRITE_BUF;
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+impl Buffers {
+    fn take_read() -> Vec<u8> {
+        BUFFERS
+            .try_with(|b| b.borrow_mut().read.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![0; READ_BUF])
+    }
+
+    fn give_read(buf: Vec<u8>) {
+        if buf.len() == READ_BUF {
+            // A thread being torn down has no cache: the buffer is freed.
+            let _ = BUFFERS.try_with(|b| {
+                let spare = &mut b.borrow_mut().read;
+                if spare.len() < SPARE_BUFFERS {
+                    spare.push(buf);
+                }
+            });
+        }
+    }
+
+    fn take_write() -> Vec<u8> {
+        BUFFERS
+            .try_with(|b| b.borrow_mut().write.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF))
+    }
+
+    fn give_write(buf: Vec<u8>) {
+        debug_assert!(buf.is_empty());
+        if (WRITE_BUF..=KEEP_WRITE_BUF_MAX).contains(&buf.capacity()) {
+            let _ = BUFFERS.try_with(|b| {
+                let spare = &mut b.borrow_mut().write;
+                if spare.len() < SPARE_BUFFERS {
+                    spare.push(buf);
+                }
+            });
+        }
     }
 }
 
@@ -269,7 +384,8 @@ struct Conn<'l, T> {
     limits: &'l Limits,
     /// Bytes read and not yet consumed.
     rbuf: ReadBuf,
-    /// Responses not yet written.
+    /// Responses not yet written (no storage while there are none: it went
+    /// back to the thread's [`Buffers`]; [`out`](Conn::out) takes some).
     wbuf: Vec<u8>,
     /// The read timeout last set on the transport (`None`: never set).
     timeout: Option<Option<Duration>>,
@@ -309,7 +425,7 @@ impl<T: Transport> Conn<'_, T> {
                 ..
             } = head;
             if expect_continue {
-                self.wbuf.extend_from_slice(response::CONTINUE);
+                self.out().extend_from_slice(response::CONTINUE);
             }
             let body = match framing {
                 Framing::Empty => Step::Ready(Vec::new()),
@@ -488,7 +604,7 @@ impl<T: Transport> Conn<'_, T> {
         head_request: bool,
         persistence: Persistence,
     ) -> io::Result<bool> {
-        let head = response::write_head(&mut self.wbuf, resp, head_request, persistence);
+        let head = response::write_head(self.out(), resp, head_request, persistence);
         let send_body = head.body;
         let body = resp.body();
         if send_body && body.len() > COPY_BODY_MAX {
@@ -508,7 +624,16 @@ impl<T: Transport> Conn<'_, T> {
     /// Answers a refused request with `status` and `Connection: close`.
     fn reject(&mut self, status: StatusCode) {
         tracing::debug!(%status, "http: refusing request");
-        response::write_error(&mut self.wbuf, status, Persistence::Close);
+        response::write_error(self.out(), status, Persistence::Close);
+    }
+
+    /// The output buffer, with storage from the thread's [`Buffers`] if it
+    /// had none.
+    fn out(&mut self) -> &mut Vec<u8> {
+        if self.wbuf.capacity() == 0 {
+            self.wbuf = Buffers::take_write();
+        }
+        &mut self.wbuf
     }
 
     /// Writes out the output buffer (emptied even when the write fails, so
@@ -525,7 +650,9 @@ impl<T: Transport> Conn<'_, T> {
 
     /// Flushes the pending responses (the connection is about to wait), then
     /// reads once into the buffer with `timeout`. A zero timeout does not
-    /// wait at all (std refuses to set one).
+    /// wait at all (std refuses to set one). With no unconsumed bytes, both
+    /// buffers go back to the thread's cache before the wait for bytes
+    /// ([`Transport::wait_readable`]), and a read buffer is taken after it.
     fn fill(&mut self, timeout: Option<Duration>) -> io::Result<Filled> {
         self.flush()?;
         if timeout == Some(Duration::ZERO) {
@@ -535,6 +662,19 @@ impl<T: Transport> Conn<'_, T> {
             self.io.set_read_timeout(timeout)?;
             self.timeout = Some(timeout);
         }
+        if self.wbuf.capacity() != 0 {
+            Buffers::give_write(std::mem::take(&mut self.wbuf));
+        }
+        if self.rbuf.is_empty() {
+            self.rbuf.release();
+            loop {
+                match self.io.wait_readable() {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Self::read_failed(e),
+                }
+            }
+        }
         loop {
             match self.io.read(self.rbuf.spare()) {
                 Ok(0) => return Ok(Filled::Eof),
@@ -543,11 +683,28 @@ impl<T: Transport> Conn<'_, T> {
                     return Ok(Filled::Data);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Ok(Filled::TimedOut)
-                }
-                Err(e) => return Err(e),
+                Err(e) => return Self::read_failed(e),
             }
+        }
+    }
+
+    /// What a failed read (or wait for one) means: an expired timeout, or a
+    /// transport error.
+    fn read_failed(e: io::Error) -> io::Result<Filled> {
+        match e.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => Ok(Filled::TimedOut),
+            _ => Err(e),
+        }
+    }
+}
+
+impl<T> Drop for Conn<'_, T> {
+    fn drop(&mut self) {
+        // Unwritten bytes at this point have nowhere to go (a transport
+        // error, or an unwinding kill).
+        self.wbuf.clear();
+        if self.wbuf.capacity() != 0 {
+            Buffers::give_write(std::mem::take(&mut self.wbuf));
         }
     }
 }
@@ -574,5 +731,97 @@ where
             *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             resp
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transport that hands out `chunks` one read at a time and, each
+    /// time the server waits for bytes, records how many spare read and
+    /// write buffers the thread's cache holds.
+    struct Script {
+        chunks: std::collections::VecDeque<&'static [u8]>,
+        output: Vec<u8>,
+        waits: Vec<(usize, usize)>,
+    }
+
+    impl io::Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.chunks.pop_front() else {
+                return Ok(0);
+            };
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    impl io::Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Script {
+        fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+        fn wait_readable(&mut self) -> io::Result<()> {
+            let spare = BUFFERS.with(|b| {
+                let b = b.borrow();
+                (b.read.len(), b.write.len())
+            });
+            self.waits.push(spare);
+            Ok(())
+        }
+    }
+
+    fn hello(_: Request<Vec<u8>>) -> Response<Vec<u8>> {
+        Response::new(b"hi".to_vec())
+    }
+
+    #[test]
+    fn an_idle_connection_holds_no_buffers() {
+        // libtest runs each test on a thread of its own: the cache starts
+        // empty.
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut io = Script {
+            chunks: [&get[..], &get[..10], &get[10..]].into(),
+            output: Vec::new(),
+            waits: Vec::new(),
+        };
+        serve_connection(&mut io, &hello, &Limits::default()).unwrap();
+        let responses = String::from_utf8(io.output).unwrap();
+        assert_eq!(responses.matches("HTTP/1.1 200 OK\r\n").count(), 2);
+        // Waits: before the first request (nothing to give back yet), after
+        // each one (both buffers given back, the same ones each time). The
+        // read of the second request's tail found unconsumed bytes, so the
+        // server read without waiting, buffer held.
+        assert_eq!(io.waits, [(0, 0), (1, 1), (1, 1)]);
+        // The connection's end gave nothing more back, and took nothing.
+        BUFFERS.with(|b| {
+            let b = b.borrow();
+            assert_eq!((b.read.len(), b.write.len()), (1, 1));
+        });
+    }
+
+    #[test]
+    fn pipelined_requests_keep_their_buffers_until_all_are_answered() {
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut io = Script {
+            chunks: [&two[..]].into(),
+            output: Vec::new(),
+            waits: Vec::new(),
+        };
+        serve_connection(&mut io, &hello, &Limits::default()).unwrap();
+        let responses = String::from_utf8(io.output).unwrap();
+        assert_eq!(responses.matches("HTTP/1.1 200 OK\r\n").count(), 2);
+        // One wait before the burst, one after both answers: none between.
+        assert_eq!(io.waits, [(0, 0), (1, 1)]);
     }
 }

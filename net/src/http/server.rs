@@ -182,4 +182,8 @@ impl Transport for Conn {
     fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
         self.0.set_read_timeout(t)
     }
+
+    fn wait_readable(&mut self) -> io::Result<()> {
+        self.0.wait_readable()
+    }
 }
