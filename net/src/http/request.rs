@@ -24,6 +24,7 @@ use std::mem::MaybeUninit;
 
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, Request, StatusCode, Uri, Version};
+use bytes::Bytes;
 
 use super::Limits;
 
@@ -32,6 +33,12 @@ pub(crate) const MAX_HEADERS: usize = 64;
 
 /// Longest chunk-size line (size, extensions and CRLF); longer is 400.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;
+
+/// A head with more header fields than this keeps one copy of its bytes,
+/// which the header values (and the request target) are slices of: two
+/// allocations (the copy and its reference count), however many fields.
+/// With fewer, each value is copied on its own, one allocation each.
+const SHARE_HEAD_FIELDS: usize = 2;
 
 /// How the body of a request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,12 +108,20 @@ pub(crate) fn parse_head(
         Version::HTTP_11
     };
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let uri = if path == "/" {
-        // The common case, without the copy `parse` makes of the text.
-        Uri::from_static("/")
-    } else {
-        path.parse().map_err(|_| StatusCode::BAD_REQUEST)?
+    let shared =
+        (parsed.headers.len() > SHARE_HEAD_FIELDS).then(|| Bytes::copy_from_slice(&window[..len]));
+    // The part of the shared copy that `part` (a slice of `window`) is.
+    let slice_of = |shared: &Bytes, part: &[u8]| {
+        let start = part.as_ptr() as usize - window.as_ptr() as usize;
+        shared.slice(start..start + part.len())
     };
+    let uri = match &shared {
+        // The common case, without the copy `parse` makes of the text.
+        _ if path == "/" => Ok(Uri::from_static("/")),
+        Some(shared) => Uri::from_maybe_shared(slice_of(shared, path.as_bytes())),
+        None => path.parse(),
+    }
+    .map_err(|_| StatusCode::BAD_REQUEST)?;
 
     let mut scan = FramingScan::default();
     let mut map = match recycled.take() {
@@ -121,7 +136,11 @@ pub(crate) fn parse_head(
         scan.header(h.name.as_bytes(), h.value)?;
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| StatusCode::BAD_REQUEST)?;
+        let value = match &shared {
+            Some(shared) => HeaderValue::from_maybe_shared(slice_of(shared, h.value)),
+            None => HeaderValue::from_bytes(h.value),
+        }
+        .map_err(|_| StatusCode::BAD_REQUEST)?;
         map.append(name, value);
     }
     let framing = scan.framing(version, limits)?;
@@ -348,6 +367,29 @@ mod tests {
         assert_eq!(h.framing, Framing::Empty);
         assert!(h.keep_alive);
         assert!(!h.expect_continue);
+    }
+
+    #[test]
+    fn values_and_target_are_the_same_whether_copied_or_shared() {
+        // One to five fields: below and above `SHARE_HEAD_FIELDS`.
+        for n in 1..=5 {
+            let fields: String = (0..n).map(|i| format!("X-F{i}: v{i} \t w\r\n")).collect();
+            let text = format!("GET /p/q?r=s HTTP/1.1\r\n{fields}\r\n");
+            let h = head(&text).unwrap().unwrap();
+            assert_eq!(h.len, text.len());
+            assert_eq!(h.request.uri().path(), "/p/q", "{n} fields");
+            assert_eq!(h.request.uri().query(), Some("r=s"));
+            let got: Vec<_> = h.request.headers().iter().collect();
+            assert_eq!(got.len(), n);
+            for (i, (name, value)) in got.into_iter().enumerate() {
+                assert_eq!(name.as_str(), format!("x-f{i}"));
+                // httparse trims the value's surrounding whitespace only.
+                assert_eq!(value.as_bytes(), format!("v{i} \t w").as_bytes());
+            }
+            // A bad target is refused either way.
+            let bad = format!("GET /a\u{7f}b HTTP/1.1\r\n{fields}\r\n");
+            assert!(head(&bad).is_err(), "{n} fields");
+        }
     }
 
     #[test]
