@@ -7,8 +7,10 @@
 #   PEERS=0 benches/compare_net.sh            grove only
 #   RUNS=1 DURATION=2 PEERS=0 benches/compare_net.sh    a quick smoke
 #   INTERLEAVE=1 benches/compare_net.sh       RUNS rounds, each one run of
-#                                             grove's cases, then one of the
-#                                             peers' (run.sh with RUNS=1);
+#                                             grove's cases and one of the
+#                                             peers' (run.sh with RUNS=1),
+#                                             grove first in odd rounds, the
+#                                             peers first in even ones;
 #                                             medians over the rounds
 #
 # Workloads, as run.sh (see the peers' README):
@@ -288,20 +290,30 @@ peers_run() { # runs: the peers, by their own run.sh
 
 if [ "${INTERLEAVE:-0}" = 1 ]; then
     # A slow spell of the machine then hits grove and the peers alike,
-    # instead of one whole side of the comparison.
+    # instead of one whole side of the comparison; and the side that goes
+    # first alternates between rounds, since the first runs of a round
+    # take whatever speed the machine has after the one before.
     PEER_TSVS=()
-    for run in $(seq "$RUNS"); do
-        echo "# round $run/$RUNS: grove"
-        grove_round "$run"
-        [ "$PEERS" = 0 ] && continue
-        echo "# round $run/$RUNS: peers ($PEERS_DIR/run.sh, RUNS=1)"
+    peers_round() { # run: one run.sh run of the peers, its runs.tsv kept
+        echo "# round $1/$RUNS: peers ($PEERS_DIR/run.sh, RUNS=1)"
         before=$(cd "$PEERS_DIR" && ls -d results/*/ 2>/dev/null | sort | tail -n 1)
         peers_run 1 | grep -v '^RESULT'
         after=$(cd "$PEERS_DIR" && ls -d results/*/ 2>/dev/null | sort | tail -n 1)
         if [ -n "$after" ] && [ "$after" != "$before" ] && [ -s "$PEERS_DIR/$after/runs.tsv" ]; then
             PEER_TSVS+=("$PEERS_DIR/$after/runs.tsv")
         else
-            echo "# round $run: the peers' run left no runs.tsv" >&2
+            echo "# round $1: the peers' run left no runs.tsv" >&2
+        fi
+    }
+    for run in $(seq "$RUNS"); do
+        if [ "$PEERS" != 0 ] && [ $((run % 2)) = 0 ]; then
+            peers_round "$run"
+            echo "# round $run/$RUNS: grove"
+            grove_round "$run"
+        else
+            echo "# round $run/$RUNS: grove"
+            grove_round "$run"
+            [ "$PEERS" = 0 ] || peers_round "$run"
         fi
     done
     summarize_grove
