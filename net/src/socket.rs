@@ -116,10 +116,10 @@ impl<T: mio::event::Source + AsRawFd> Socket<T> {
             .map_err(timeout_is_would_block)
     }
 
-    /// Waits, as a stream read would before reading, until a read may find
-    /// bytes: at once unless the socket is drained, else for its next
-    /// readiness, up to the read timeout (`WouldBlock` on expiry, as std's
-    /// reads). A socket in non-blocking mode does not wait.
+    /// Waits until a read may find bytes: at once if the reactor's
+    /// readiness says readable (closed, in error), else for the next
+    /// readiness event, up to the read timeout (`WouldBlock` on expiry, as
+    /// std's reads). A socket in non-blocking mode does not wait.
     pub(crate) fn wait_readable(&self) -> io::Result<()> {
         if self.nonblocking.load(Ordering::Relaxed) {
             return Ok(());

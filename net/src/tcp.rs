@@ -515,9 +515,7 @@ impl TcpStream {
         self.inner.set_nonblocking(nonblocking);
         Ok(())
     }
-}
 
-impl TcpStream {
     /// Waits until a read may find bytes, as a read would wait (see
     /// `Socket::wait_readable`); for the HTTP server, which holds no read
     /// buffer while a connection is idle.

@@ -88,8 +88,8 @@ const COPY_BODY_MAX: usize = 16 * 1024;
 /// `max_body_bytes` by announcing it).
 const BODY_PREALLOC_MAX: usize = 64 * 1024;
 /// A response's header map is kept for the next request only up to this
-/// capacity, so one large response does not pin its storage for the rest
-/// of the connection.
+/// capacity, so one large response does not pin its storage in the
+/// thread's slot.
 const RECYCLE_HEADERS_MAX: usize = 64;
 
 /// A byte stream the HTTP server can serve: std's blocking `Read` and
@@ -335,43 +335,45 @@ thread_local! {
 
 impl Buffers {
     fn take_read() -> Vec<u8> {
-        BUFFERS
-            .try_with(|b| b.borrow_mut().read.pop())
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| vec![0; READ_BUF])
+        Buffers::take(|b| &mut b.read).unwrap_or_else(|| vec![0; READ_BUF])
     }
 
     fn give_read(buf: Vec<u8>) {
         if buf.len() == READ_BUF {
-            // A thread being torn down has no cache: the buffer is freed.
-            let _ = BUFFERS.try_with(|b| {
-                let spare = &mut b.borrow_mut().read;
-                if spare.len() < SPARE_BUFFERS {
-                    spare.push(buf);
-                }
-            });
+            Buffers::keep(|b| &mut b.read, buf);
         }
     }
 
     fn take_write() -> Vec<u8> {
-        BUFFERS
-            .try_with(|b| b.borrow_mut().write.pop())
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF))
+        Buffers::take(|b| &mut b.write).unwrap_or_else(|| Vec::with_capacity(WRITE_BUF))
     }
 
     fn give_write(buf: Vec<u8>) {
         debug_assert!(buf.is_empty());
         if (WRITE_BUF..=KEEP_WRITE_BUF_MAX).contains(&buf.capacity()) {
-            let _ = BUFFERS.try_with(|b| {
-                let spare = &mut b.borrow_mut().write;
-                if spare.len() < SPARE_BUFFERS {
-                    spare.push(buf);
-                }
-            });
+            Buffers::keep(|b| &mut b.write, buf);
         }
+    }
+
+    /// A spare buffer of the kind `spares` picks, if the thread has one.
+    fn take(spares: fn(&mut Buffers) -> &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
+        BUFFERS
+            .try_with(|b| spares(&mut b.borrow_mut()).pop())
+            .ok()
+            .flatten()
+    }
+
+    /// Keeps `buf` among the spares `spares` picks, unless there are
+    /// [`SPARE_BUFFERS`] already (or the thread is being torn down and has
+    /// no cache): then it is freed.
+    fn keep(spares: fn(&mut Buffers) -> &mut Vec<Vec<u8>>, buf: Vec<u8>) {
+        let _ = BUFFERS.try_with(|b| {
+            let mut b = b.borrow_mut();
+            let spares = spares(&mut b);
+            if spares.len() < SPARE_BUFFERS {
+                spares.push(buf);
+            }
+        });
     }
 }
 
@@ -662,9 +664,7 @@ impl<T: Transport> Conn<'_, T> {
             self.io.set_read_timeout(timeout)?;
             self.timeout = Some(timeout);
         }
-        if self.wbuf.capacity() != 0 {
-            Buffers::give_write(std::mem::take(&mut self.wbuf));
-        }
+        self.release_out();
         if self.rbuf.is_empty() {
             self.rbuf.release();
             loop {
@@ -698,14 +698,22 @@ impl<T: Transport> Conn<'_, T> {
     }
 }
 
+impl<T> Conn<'_, T> {
+    /// Gives the (empty) output buffer's storage back to the thread's
+    /// [`Buffers`].
+    fn release_out(&mut self) {
+        if self.wbuf.capacity() != 0 {
+            Buffers::give_write(std::mem::take(&mut self.wbuf));
+        }
+    }
+}
+
 impl<T> Drop for Conn<'_, T> {
     fn drop(&mut self) {
         // Unwritten bytes at this point have nowhere to go (a transport
         // error, or an unwinding kill).
         self.wbuf.clear();
-        if self.wbuf.capacity() != 0 {
-            Buffers::give_write(std::mem::take(&mut self.wbuf));
-        }
+        self.release_out();
     }
 }
 
