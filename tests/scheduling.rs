@@ -30,6 +30,50 @@ fn yield_now_interleaves_two_green_threads_on_one_worker() {
     assert_eq!(*log.lock(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
 }
 
+/// New and woken green threads share one FIFO on a worker, as gevent's
+/// spawns and wakes share its loop's callback queue: each runs in the order
+/// it became runnable, whichever kind it is.
+#[test]
+fn new_and_woken_green_threads_run_in_the_order_they_became_runnable() {
+    let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    rt.block_on(move || {
+        let go = grove::sync::Event::new();
+        let logger = |name: &'static str| {
+            let l = l.clone();
+            move || l.lock().push(name)
+        };
+        let waiter = grove::spawn({
+            let (go, log) = (go.clone(), logger("woken"));
+            move || {
+                go.wait();
+                log();
+            }
+        });
+        // The waiter starts and parks on the event.
+        grove::yield_now();
+        let before = grove::spawn(logger("spawned before the wake"));
+        go.set();
+        let after = grove::spawn(logger("spawned after the wake"));
+        l.lock().push("main yields");
+        grove::yield_now();
+        l.lock().push("main again");
+        grove::join_all([before, after]);
+        waiter.join().unwrap();
+    });
+    assert_eq!(
+        *log.lock(),
+        [
+            "main yields",
+            "spawned before the wake",
+            "woken",
+            "spawned after the wake",
+            "main again"
+        ]
+    );
+}
+
 #[test]
 fn spawn_blocking_does_not_stall_other_green_threads() {
     let rt = grove::Runtime::builder().workers(1).build().unwrap();

@@ -53,12 +53,13 @@
 //! 2. fire due timers (if any are pending);
 //! 3. every 61 turns, poll I/O without blocking and look at the global
 //!    queue first, so neither starves behind a busy run queue;
-//! 4. run one task: ready and new take turns while both have tasks (so
-//!    under load a green thread for a new connection starts within a turn
-//!    or two, instead of waiting until no started one is ready), then
-//!    stolen ones — and right after a `yield_now` the new tasks queued at
-//!    that moment start first (gevent's `sleep(0)` lets every runnable
-//!    greenlet run);
+//! 4. run one task, in the order the tasks became runnable here: a woken
+//!    (or yielding) task waits for the new ones queued before it, and a
+//!    new one for the tasks woken before it was spawned — one FIFO, as
+//!    gevent's loop runs spawns and wakes from one callback queue, so
+//!    neither kind starves the other, and a `yield_now` lets everything
+//!    runnable at that moment run first (gevent's `sleep(0)`); then
+//!    stolen ones;
 //! 5. with nothing to run: sleep in `poll`.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -210,8 +211,9 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     /// `&shared.workers[index]`, which the worker reads every turn.
     me: NonNull<WorkerShared>,
-    /// Started tasks ready to run (pinned here; owned by `live`).
-    ready: UnsafeCell<Ring<TaskPtr>>,
+    /// Started tasks ready to run (pinned here; owned by `live`), each
+    /// with its place among the new ones.
+    ready: UnsafeCell<Ring<Ready>>,
     /// Not-yet-started tasks (stealable).
     new: Deque<NewRef>,
     /// Timers of the tasks it runs.
@@ -227,19 +229,43 @@ pub(crate) struct Worker {
     poll: RefCell<mio::Poll>,
     /// Turn counter.
     tick: Cell<u32>,
-    /// New tasks to start before the next ready one: set by `yield_now`, so
-    /// that it lets everything spawned before it start first, as gevent's
-    /// `sleep(0)` does.
-    new_first: Cell<usize>,
-    /// Set after a ready task ran: the next turn starts a new task first if
-    /// there is one, so that new and woken tasks take turns.
-    new_turn: Cell<bool>,
+    /// How many tasks have entered `new` here (spawned here, or moved in
+    /// by a steal), wrapping: a ready task's place in the FIFO (`Ready`).
+    new_in: Cell<u32>,
+    /// How many tasks this worker has taken out of `new` to start,
+    /// wrapping; a sibling's steals are not counted (`Ready`).
+    new_out: Cell<u32>,
     /// Tasks that ended here, for their memory (`recycle`).
     recycler: Recycler,
     /// The oldest not-yet-started task, taken out of `new` one turn early
     /// while at least [`LOOKAHEAD_DEPTH`] more wait behind it, so that its
     /// cache lines are fetched while the task before it runs (`pop_new`).
     lookahead: UnsafeCell<Option<NewRef>>,
+}
+
+/// A task in a worker's `ready` queue, and how many tasks had entered
+/// the worker's `new` queue when it was queued (`Worker::new_in`).
+///
+/// The two queues make one FIFO: the ready task runs once the worker has
+/// taken that many out of `new` (`Worker::new_out`), or when `new` is
+/// empty. Tasks a sibling stole from `new` are not counted out, so a
+/// ready task may wait for as many more new ones as were stolen from
+/// ahead of it: a bounded delay, never starvation, as the count goes up
+/// with every new task the worker starts.
+#[derive(Clone, Copy)]
+struct Ready {
+    task: TaskPtr,
+    after: u32,
+}
+
+impl Ready {
+    /// Whether new tasks queued before this one are still to start, of
+    /// `out` taken out so far (wrapping: the two counts are never 2^31
+    /// apart, as no queue holds that many tasks).
+    #[inline(always)]
+    fn waits_for_new(self, out: u32) -> bool {
+        (self.after.wrapping_sub(out) as i32) > 0
+    }
 }
 
 /// How many not-yet-started tasks must wait in a worker's `new` for it to
@@ -294,6 +320,7 @@ pub(crate) fn schedule_new(shared: &Arc<Shared>, new: NewRef) {
     match current_of(shared) {
         Some(w) => {
             w.new.push(new);
+            w.new_in.set(w.new_in.get().wrapping_add(1));
             w.shared.notify_idle_worker();
         }
         None => {
@@ -357,8 +384,8 @@ impl Worker {
             sharing: Cell::new(false),
             poll: RefCell::new(poll),
             tick: Cell::new(0),
-            new_first: Cell::new(0),
-            new_turn: Cell::new(false),
+            new_in: Cell::new(0),
+            new_out: Cell::new(0),
             recycler: Recycler::default(),
             lookahead: UnsafeCell::new(None),
         }
@@ -374,9 +401,10 @@ impl Worker {
 
     #[inline]
     fn push_ready(&self, task: TaskPtr) {
+        let after = self.new_in.get();
         // SAFETY: `ready` is only touched on this worker's thread, and never
         // while another borrow of it is live (pushes and pops are leaf calls).
-        unsafe { (*self.ready.get()).push_back(task) };
+        unsafe { (*self.ready.get()).push_back(Ready { task, after }) };
     }
 
     /// The oldest ready task. The two behind it are asked of the cache, so
@@ -392,14 +420,14 @@ impl Worker {
     fn pop_ready(&self) -> Option<TaskPtr> {
         // SAFETY: as in `push_ready`.
         let ready = unsafe { &mut *self.ready.get() };
-        let p = ready.pop_front()?;
-        if let Some(next) = ready.get(0) {
+        let p = ready.pop_front()?.task;
+        if let Some(Ready { task: next, .. }) = ready.get(0) {
             // The switch frame and the two lines above it: with five, as
             // a wake fetches, the prefetches queued for free fill buffers.
             // SAFETY: a task in `ready` is owned by the live table until it
             // runs here, so the pointer is valid; this worker owns it.
             unsafe { next.get() }.prefetch_resume_lines(64, 3);
-            if let Some(after) = ready.get(1) {
+            if let Some(Ready { task: after, .. }) = ready.get(1) {
                 // SAFETY: as above.
                 let sp = unsafe { after.get() }.parked_sp.as_ptr();
                 crate::task::prefetch(sp as *const u8);
@@ -419,6 +447,7 @@ impl Worker {
             Some(t) => t,
             None => self.new.pop()?,
         };
+        self.new_out.set(self.new_out.get().wrapping_add(1));
         if self.new.len() >= LOOKAHEAD_DEPTH {
             if let Some(next) = self.new.pop() {
                 crate::pending::prefetch(&next);
@@ -540,51 +569,51 @@ impl Worker {
         }
     }
 
-    /// The next task to run. The common turns (a woken task, or a new one
-    /// taking its turn) are inlined into the loop; the rest, which steals
-    /// or finds nothing, is out of line.
+    /// The next task to run, in the order the tasks became runnable here
+    /// (`Ready`): the oldest ready task unless new ones queued before it
+    /// are still to start. The common turns are inlined into the loop; the
+    /// rest, which steals or finds nothing, is out of line.
     #[inline(always)]
     fn next_task(&self) -> Option<Next> {
-        if self.new_first.get() == 0 {
-            if self.new_turn.replace(false) && self.has_new() {
-                if let Some(t) = self.pop_new() {
-                    return Some(Next::New(t));
-                }
+        // SAFETY: as in `push_ready`; the borrow ends at once.
+        if let Some(r) = unsafe { (*self.ready.get()).get(0) } {
+            if !(r.waits_for_new(self.new_out.get()) && self.has_new()) {
+                return self.pop_ready().map(Next::Started);
             }
-            if let Some(p) = self.pop_ready() {
-                self.new_turn.set(true);
-                return Some(Next::Started(p));
+            if let Some(t) = self.pop_new() {
+                return Some(Next::New(t));
             }
+            return self.pop_ready().map(Next::Started);
         }
         self.next_task_slow()
     }
 
-    /// `next_task` after a `yield_now` (new tasks first), or with nothing
-    /// ready: new, then the injector, then the siblings.
+    /// `next_task` with nothing ready: new, then the injector, then the
+    /// siblings.
     #[inline(never)]
     fn next_task_slow(&self) -> Option<Next> {
-        let first = self.new_first.get();
-        if first > 0 {
-            self.new_first.set(first - 1);
-            if let Some(t) = self.pop_new() {
-                return Some(Next::New(t));
-            }
-            self.new_first.set(0);
-            if let Some(p) = self.pop_ready() {
-                self.new_turn.set(true);
-                return Some(Next::Started(p));
-            }
-        }
         self.pop_new()
             .or_else(|| self.steal_global())
             .or_else(|| self.steal_siblings())
             .map(Next::New)
     }
 
+    /// Counts the tasks a steal moved into `new` (it held `before`) as
+    /// entered (`new_in`): a task woken after them waits for them.
+    #[inline]
+    fn count_in(&self, before: usize) {
+        let moved = self.new.len().saturating_sub(before) as u32;
+        self.new_in.set(self.new_in.get().wrapping_add(moved));
+    }
+
     fn steal_global(&self) -> Option<NewRef> {
         loop {
+            let before = self.new.len();
             match self.shared.injector.steal_batch_and_pop(&self.new) {
-                Steal::Success(t) => return Some(t),
+                Steal::Success(t) => {
+                    self.count_in(before);
+                    return Some(t);
+                }
                 Steal::Empty => return None,
                 Steal::Retry => continue,
             }
@@ -596,8 +625,12 @@ impl Worker {
         for k in 1..n {
             let victim = (self.index + k) % n;
             loop {
+                let before = self.new.len();
                 match self.shared.stealers[victim].steal_batch_and_pop(&self.new) {
-                    Steal::Success(t) => return Some(t),
+                    Steal::Success(t) => {
+                        self.count_in(before);
+                        return Some(t);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => continue,
                 }
@@ -809,7 +842,8 @@ impl Worker {
                 }
             }
             CoroutineResult::Yield(Suspend::Yield) => {
-                self.new_first.set(self.new_len());
+                // Behind everything runnable now, new tasks included
+                // (`Ready`): gevent's `sleep(0)`.
                 task.state.store(SCHEDULED, Ordering::Release);
                 self.push_ready(p);
             }
