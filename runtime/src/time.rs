@@ -53,8 +53,9 @@ pub fn sleep_until(deadline: Instant) {
 
 /// Lets every other green thread runnable on this worker at this moment
 /// run, then continues (gevent's `sleep(0)`): the woken ones and the ones
-/// spawned and not yet started, in the order they became runnable. A switch point: a pending kill or expired timeout
-/// unwinds here. On a plain OS thread it yields the OS thread.
+/// spawned and not yet started, in the order they became runnable. A
+/// switch point: a pending kill or expired timeout unwinds here. On a
+/// plain OS thread it yields the OS thread.
 ///
 /// ```
 /// grove_runtime::yield_now();

@@ -464,12 +464,6 @@ impl Worker {
         unsafe { (*self.lookahead.get()).is_some() }
     }
 
-    /// Whether any task waits to start here (`new` or `lookahead`).
-    #[inline(always)]
-    fn has_new(&self) -> bool {
-        !self.new.is_empty() || self.holds_lookahead()
-    }
-
     /// How many tasks wait to start here (`new` and `lookahead`).
     #[inline]
     fn new_len(&self) -> usize {
@@ -577,11 +571,11 @@ impl Worker {
     fn next_task(&self) -> Option<Next> {
         // SAFETY: as in `push_ready`; the borrow ends at once.
         if let Some(r) = unsafe { (*self.ready.get()).get(0) } {
-            if !(r.waits_for_new(self.new_out.get()) && self.has_new()) {
-                return self.pop_ready().map(Next::Started);
-            }
-            if let Some(t) = self.pop_new() {
-                return Some(Next::New(t));
+            if r.waits_for_new(self.new_out.get()) {
+                // `None` when `new` is empty: then the ready one runs.
+                if let Some(t) = self.pop_new() {
+                    return Some(Next::New(t));
+                }
             }
             return self.pop_ready().map(Next::Started);
         }
