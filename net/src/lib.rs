@@ -37,6 +37,8 @@
 //! * `socket` — what every socket type shares: a
 //!   [`Cooperative`](grove_runtime::io::Cooperative) mio socket plus std's
 //!   timeouts and non-blocking flag;
+//! * `sys` — stream reads and writes as bare system calls (no libc
+//!   cancellation point);
 //! * `tcp`, `udp`, `unix` — the socket types;
 //! * `addr` — [`ToSocketAddrs`] and [`lookup_host`], resolving host names
 //!   on the `spawn_blocking` pool;
@@ -48,6 +50,7 @@ mod addr;
 pub mod http;
 mod server;
 mod socket;
+mod sys;
 mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;

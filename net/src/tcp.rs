@@ -539,7 +539,8 @@ impl Read for TcpStream {
 impl Read for &TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_stream_op(buf.len(), |mut s| s.read(buf))
+        self.inner
+            .read_stream_op(buf.len(), |s| crate::sys::recv(s.as_raw_fd(), buf))
     }
 
     #[inline]
@@ -570,7 +571,8 @@ impl Write for TcpStream {
 impl Write for &TcpStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write_op(|mut s| s.write(buf))
+        self.inner
+            .write_op(|s| crate::sys::send(s.as_raw_fd(), buf))
     }
 
     #[inline]
