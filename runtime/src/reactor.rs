@@ -211,23 +211,24 @@ impl ScheduledIo {
     /// The loop of [`wait`](Self::wait).
     #[inline(always)]
     fn wait_until(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        let mut w = self.waiters.lock();
         loop {
-            let id = {
-                let mut w = self.waiters.lock();
-                if self.is_ready(dir) {
-                    return Ok(());
-                }
-                if expired(deadline) {
-                    return Err(timed_out());
-                }
-                w.list(dir).push_current()
-            };
+            if self.is_ready(dir) {
+                return Ok(());
+            }
+            if expired(deadline) {
+                return Err(timed_out());
+            }
+            let id = w.list(dir).push_current();
+            drop(w);
             park_or(WaitKind::Io, deadline, || {
                 self.waiters.lock().list(dir).remove(id);
             });
             // Woken waiters were all taken off the list; a timed-out or
-            // spuriously woken one is still on it.
-            self.waiters.lock().list(dir).remove(id);
+            // spuriously woken one is still on it. The same lock covers the
+            // next look at the readiness: one lock a wake, not two.
+            w = self.waiters.lock();
+            w.list(dir).remove(id);
         }
     }
 }
