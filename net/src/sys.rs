@@ -15,7 +15,9 @@
 //! Both take the socket's descriptor and behave as std's `read` and
 //! `write` on a socket: `send` passes `MSG_NOSIGNAL`, as std does, so a
 //! write to a closed connection fails with `BrokenPipe` instead of raising
-//! `SIGPIPE`.
+//! `SIGPIPE`. A descriptor that is not a socket fails with `ENOTSOCK`.
+//! Every argument goes to `syscall(2)` as a full register (a `c_long`, a
+//! pointer or a `usize`), since it reads each one as a `long`.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -33,7 +35,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
             libc::c_long::from(fd),
             buf.as_mut_ptr(),
             buf.len(),
-            0 as libc::c_int,
+            0 as libc::c_long,
             std::ptr::null_mut::<libc::sockaddr>(),
             std::ptr::null_mut::<libc::socklen_t>(),
         )
@@ -58,9 +60,9 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
             libc::c_long::from(fd),
             buf.as_ptr(),
             buf.len(),
-            libc::MSG_NOSIGNAL,
+            libc::c_long::from(libc::MSG_NOSIGNAL),
             std::ptr::null::<libc::sockaddr>(),
-            0 as libc::socklen_t,
+            0 as libc::c_long,
         )
     };
     #[cfg(not(target_os = "linux"))]
