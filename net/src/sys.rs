@@ -16,8 +16,6 @@
 //! `write` on a socket: `send` passes `MSG_NOSIGNAL`, as std does, so a
 //! write to a closed connection fails with `BrokenPipe` instead of raising
 //! `SIGPIPE`. A descriptor that is not a socket fails with `ENOTSOCK`.
-//! Every argument goes to `syscall(2)` as a full register (a `c_long`, a
-//! pointer or a `usize`), since it reads each one as a `long`.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -27,19 +25,8 @@ use std::os::fd::RawFd;
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     #[cfg(target_os = "linux")]
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
-    // call, and recvfrom(2) writes at most that many; the null address and
-    // length pointers tell it not to report the peer (which `recv` does).
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_recvfrom,
-            libc::c_long::from(fd),
-            buf.as_mut_ptr(),
-            buf.len(),
-            0 as libc::c_long,
-            std::ptr::null_mut::<libc::sockaddr>(),
-            std::ptr::null_mut::<libc::socklen_t>(),
-        )
-    };
+    // call, and recvfrom(2) writes at most that many.
+    let n = unsafe { transfer(libc::SYS_recvfrom, fd, buf.as_mut_ptr(), buf.len(), 0) };
     #[cfg(not(target_os = "linux"))]
     // SAFETY: as above: `buf` is valid for writes of `buf.len()` bytes.
     let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -52,23 +39,54 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     #[cfg(target_os = "linux")]
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole
-    // call, and sendto(2) reads at most that many; the null address (of
-    // length 0) makes it a `send` on the connected socket.
+    // call, and sendto(2) only reads them (the pointer is mutable only in
+    // `transfer`'s signature).
     let n = unsafe {
-        libc::syscall(
+        transfer(
             libc::SYS_sendto,
-            libc::c_long::from(fd),
-            buf.as_ptr(),
+            fd,
+            buf.as_ptr().cast_mut(),
             buf.len(),
-            libc::c_long::from(libc::MSG_NOSIGNAL),
-            std::ptr::null::<libc::sockaddr>(),
-            0 as libc::c_long,
+            libc::MSG_NOSIGNAL,
         )
     };
     #[cfg(not(target_os = "linux"))]
     // SAFETY: as above: `buf` is valid for reads of `buf.len()` bytes.
     let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), NOSIGNAL) };
     result(n as isize)
+}
+
+/// `recvfrom` or `sendto` (`nr`) on a connected socket: the peer's
+/// address and its length, the last two arguments, are null and 0. Every
+/// argument goes as a full register (`syscall(2)` reads each as a `long`).
+///
+/// # Safety
+///
+/// `buf` must be valid for `len` bytes of what the call does with them:
+/// writes for `recvfrom`, reads for `sendto`.
+#[cfg(target_os = "linux")]
+#[inline]
+unsafe fn transfer(
+    nr: libc::c_long,
+    fd: RawFd,
+    buf: *mut u8,
+    len: usize,
+    flags: libc::c_int,
+) -> libc::c_long {
+    // SAFETY: the caller's contract covers `buf`; the other arguments are
+    // plain values, and a null address with length 0 is what recv(2) and
+    // send(2) themselves pass.
+    unsafe {
+        libc::syscall(
+            nr,
+            libc::c_long::from(fd),
+            buf,
+            len,
+            libc::c_long::from(flags),
+            0 as libc::c_long,
+            0 as libc::c_long,
+        )
+    }
 }
 
 /// The flag std's `write` on a socket passes (off Linux): `MSG_NOSIGNAL`
