@@ -540,7 +540,7 @@ impl Read for &TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner
-            .read_stream_op(buf.len(), |s| crate::sys::recv(s.as_raw_fd(), buf))
+            .read_stream_op(buf.len(), |s| crate::sys::recv(s.as_fd(), buf))
     }
 
     #[inline]
@@ -571,8 +571,7 @@ impl Write for TcpStream {
 impl Write for &TcpStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
-            .write_op(|s| crate::sys::send(s.as_raw_fd(), buf))
+        self.inner.write_op(|s| crate::sys::send(s.as_fd(), buf))
     }
 
     #[inline]

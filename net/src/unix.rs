@@ -391,7 +391,7 @@ impl Read for UnixStream {
 
 impl Read for &UnixStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_op(|s| crate::sys::recv(s.as_raw_fd(), buf))
+        self.inner.read_op(|s| crate::sys::recv(s.as_fd(), buf))
     }
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.inner.read_op(|mut s| s.read_vectored(bufs))
@@ -412,8 +412,7 @@ impl Write for UnixStream {
 
 impl Write for &UnixStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
-            .write_op(|s| crate::sys::send(s.as_raw_fd(), buf))
+        self.inner.write_op(|s| crate::sys::send(s.as_fd(), buf))
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_op(|mut s| s.write_vectored(bufs))
