@@ -7,9 +7,9 @@
 //!     cargo bench --bench net -- echo 127.0.0.1:21001   # TCP echo server
 //!     cargo bench --bench net -- http 127.0.0.1:21002   # HTTP hello world
 //!
-//! Both serve until killed, on a one-worker runtime (the peers' servers are
-//! single-threaded too: tokio `current_thread`, may with one worker,
-//! `GOMAXPROCS=1`):
+//! Both serve until killed, on a `LocalRuntime`: one worker, which is the
+//! main thread, so the server is one thread in all, as tokio's
+//! `current_thread` servers are (may runs one worker, Go `GOMAXPROCS=1`):
 //! * `echo`: one green thread per connection, TCP_NODELAY on every accepted
 //!   socket; each reads up to 4 KiB and writes it all back (`echo_tokio.rs`).
 //! * `http`: `grove::net::http::Server`, `GET /` -> 200 `Hello, World!`
@@ -27,9 +27,9 @@ use grove::net::{TcpListener, TcpStream};
 const USAGE: &str =
     "usage: net <echo|http> <addr>   (a server for benches/compare_net.sh; runs until killed)";
 
-/// One worker, as every peer's server.
-fn runtime() -> io::Result<grove::Runtime> {
-    grove::Runtime::builder().workers(1).build()
+/// One worker on the main thread, as tokio's `current_thread` servers.
+fn runtime() -> io::Result<grove::LocalRuntime> {
+    grove::Runtime::builder().build_local()
 }
 
 /// What an echo connection does: read, write it all back, until EOF or an

@@ -53,6 +53,7 @@
 mod blocking;
 mod dump;
 mod join;
+mod local;
 mod park;
 mod pending;
 mod reactor;
@@ -77,6 +78,7 @@ pub mod sync;
 pub use blocking::spawn_blocking;
 pub use dump::dump;
 pub use join::{join_all, JoinError, JoinHandle, KillHandle};
+pub use local::LocalRuntime;
 pub use runtime::{Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE};
 pub use spawn::{current, spawn, spawn_local, Builder, GreenThread};
 pub use time::{sleep, sleep_until, timeout, yield_now, Elapsed};

@@ -50,6 +50,41 @@ pub(crate) struct Config {
     pub(crate) share_stacks_after: crate::slice::ShareAfter,
 }
 
+/// What one worker is made of before it runs: its event loop and its
+/// deque of new green threads.
+pub(crate) type WorkerParts = (mio::Poll, Deque<NewRef>);
+
+impl Config {
+    /// The shared part of a runtime with `workers` workers, and each
+    /// worker's event loop and deque of new green threads.
+    pub(crate) fn make_shared(self) -> std::io::Result<(Arc<Shared>, Vec<WorkerParts>)> {
+        crate::sys::overflow::install();
+        let n = self.workers;
+        let mut parts = Vec::with_capacity(n);
+        let mut shareds = Vec::with_capacity(n);
+        let mut stealers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let poll = mio::Poll::new()?;
+            shareds.push(WorkerShared::new(&poll)?);
+            let d = Deque::new_fifo();
+            stealers.push(d.stealer());
+            parts.push((poll, d));
+        }
+        let shared = Arc::new(Shared {
+            workers: shareds.into_boxed_slice(),
+            injector: Injector::new(),
+            stealers: stealers.into_boxed_slice(),
+            idle: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            blocking: BlockingPool::new(self.max_blocking_threads),
+            started: Instant::now(),
+            next_io: AtomicUsize::new(0),
+            config: self,
+        });
+        Ok((shared, parts))
+    }
+}
+
 /// Everything the workers of one runtime share.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -278,6 +313,23 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Builds a [`LocalRuntime`](crate::LocalRuntime): one worker, which is
+    /// the thread that owns it, running green threads only inside its
+    /// `block_on` (tokio's current-thread runtime). `workers` and
+    /// `thread_name` do not apply; the other settings do.
+    ///
+    /// Fails if the OS refuses an event loop.
+    ///
+    /// ```
+    /// let rt = grove_runtime::Runtime::builder().build_local()?;
+    /// assert_eq!(rt.block_on(|| grove_runtime::spawn(|| 6 * 7).join().unwrap()), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build_local(mut self) -> std::io::Result<crate::LocalRuntime> {
+        self.config.workers = 1;
+        crate::local::LocalRuntime::new(self.config)
+    }
+
     /// Starts the worker threads.
     ///
     /// Fails if the OS refuses a thread or an event loop.
@@ -288,34 +340,10 @@ impl RuntimeBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> std::io::Result<Runtime> {
-        let config = self.config;
-        crate::sys::overflow::install();
-        let n = config.workers;
-        let mut polls = Vec::with_capacity(n);
-        let mut shareds = Vec::with_capacity(n);
-        let mut deques = Vec::with_capacity(n);
-        let mut stealers = Vec::with_capacity(n);
-        for _ in 0..n {
-            let poll = mio::Poll::new()?;
-            shareds.push(WorkerShared::new(&poll)?);
-            polls.push(poll);
-            let d = Deque::new_fifo();
-            stealers.push(d.stealer());
-            deques.push(d);
-        }
-        let shared = Arc::new(Shared {
-            workers: shareds.into_boxed_slice(),
-            injector: Injector::new(),
-            stealers: stealers.into_boxed_slice(),
-            idle: AtomicUsize::new(0),
-            shutdown: AtomicBool::new(false),
-            blocking: BlockingPool::new(config.max_blocking_threads),
-            started: Instant::now(),
-            next_io: AtomicUsize::new(0),
-            config,
-        });
+        let (shared, parts) = self.config.make_shared()?;
+        let n = parts.len();
         let mut threads = Vec::with_capacity(n);
-        for (i, (poll, deque)) in polls.into_iter().zip(deques).enumerate() {
+        for (i, (poll, deque)) in parts.into_iter().enumerate() {
             let s = shared.clone();
             let name = format!("{}-{i}", shared.config.thread_name);
             let t = std::thread::Builder::new()

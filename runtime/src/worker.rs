@@ -286,6 +286,18 @@ thread_local! {
     static WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
 }
 
+/// Restores the thread's previous worker (none, outside a nested use)
+/// when a [`Worker::enter`] ends.
+struct Entered {
+    prev: *const Worker,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        WORKER.with(|w| w.set(self.prev));
+    }
+}
+
 /// The worker of this thread, if this is a worker thread.
 #[inline]
 pub(crate) fn current() -> Option<&'static Worker> {
@@ -294,8 +306,10 @@ pub(crate) fn current() -> Option<&'static Worker> {
         None
     } else {
         // SAFETY: WORKER is set by `Worker::run` to a worker that lives on
-        // that function's stack frame for as long as it runs, and reset before
-        // it returns; only code called from that frame on this thread sees it.
+        // that function's stack frame for as long as it runs, or by
+        // `Worker::enter` to one borrowed for as long as the guard lives,
+        // and reset before either returns; only code called from that frame
+        // on this thread sees it.
         Some(unsafe { &*p })
     }
 }
@@ -520,6 +534,32 @@ impl Worker {
         }
         self.shut_down();
         WORKER.with(|w| w.set(std::ptr::null()));
+    }
+
+    /// Runs turns on the calling thread until `done()` or shutdown: a
+    /// [`LocalRuntime`](crate::LocalRuntime)'s `block_on`, whose worker is
+    /// the thread that owns it.
+    pub(crate) fn run_until(&self, done: impl Fn() -> bool) {
+        let _on = self.enter();
+        let mut events = mio::Events::with_capacity(1024);
+        while !done() && !self.shared.shutdown.load(Ordering::Acquire) {
+            self.turn(&mut events);
+        }
+    }
+
+    /// [`shut_down`](Worker::shut_down) on the calling thread: a
+    /// `LocalRuntime`'s drop, on the thread that owns it.
+    pub(crate) fn shut_down_here(&self) {
+        let _on = self.enter();
+        self.shut_down();
+    }
+
+    /// Makes this the calling thread's worker until the guard drops. The
+    /// caller keeps `self` borrowed, and in place, for as long.
+    fn enter(&self) -> Entered {
+        crate::sys::overflow::install_on_thread();
+        let prev = WORKER.with(|w| w.replace(self as *const Worker));
+        Entered { prev }
     }
 
     fn turn(&self, events: &mut mio::Events) {
