@@ -137,13 +137,7 @@ impl LocalRuntime {
             }
             worker.run_until(|| done.load(Ordering::Acquire));
         }
-        match h.join() {
-            Ok(v) => v,
-            Err(e) => match e.into_panic() {
-                Ok(payload) => std::panic::resume_unwind(payload),
-                Err(e) => panic!("grove: block_on's green thread ended: {e}"),
-            },
-        }
+        crate::runtime::block_on_result(h)
     }
 
     /// Spawns a green thread on this runtime; it starts at the next

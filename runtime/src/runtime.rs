@@ -393,13 +393,7 @@ impl Runtime {
     {
         let h = spawn_in(&self.shared, None, None, f, false)
             .unwrap_or_else(|e| panic!("grove: block_on could not spawn: {e}"));
-        match h.join() {
-            Ok(v) => v,
-            Err(e) => match e.into_panic() {
-                Ok(payload) => std::panic::resume_unwind(payload),
-                Err(e) => panic!("grove: block_on's green thread ended: {e}"),
-            },
-        }
+        block_on_result(h)
     }
 
     /// Spawns a green thread on this runtime, from anywhere.
@@ -445,6 +439,18 @@ impl Drop for Runtime {
             let _ = t.join();
         }
         self.shared.blocking.shutdown();
+    }
+}
+
+/// What `block_on` returns once its green thread has ended (joined here):
+/// its value, or its panic resumed on the caller.
+pub(crate) fn block_on_result<T>(h: crate::JoinHandle<T>) -> T {
+    match h.join() {
+        Ok(v) => v,
+        Err(e) => match e.into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("grove: block_on's green thread ended: {e}"),
+        },
     }
 }
 
