@@ -143,3 +143,16 @@ fn block_on_inside_its_own_block_on_panics() {
     });
     assert!(nested);
 }
+
+#[test]
+fn block_on_from_a_green_thread_of_another_runtime_panics() {
+    let other = grove::Runtime::builder().workers(1).build().unwrap();
+    let refused = other.block_on(|| {
+        std::panic::catch_unwind(|| {
+            let rt = local();
+            rt.block_on(|| ());
+        })
+        .is_err()
+    });
+    assert!(refused);
+}

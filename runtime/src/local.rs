@@ -18,9 +18,9 @@
 //!   threads, here as on a `Runtime`'s workers.
 //! * While it runs, the worker is borrowed in place (`RefCell`), and the
 //!   thread-local "current worker" points at it only for that borrow
-//!   (`Worker::enter`). A second `block_on` from inside the first (only
-//!   reachable through a leaked runtime in a thread-local) finds the
-//!   borrow taken and panics instead of running the worker twice.
+//!   (`Worker::enter`). `block_on` on a thread that is running a worker
+//!   already (from a green thread, of this runtime or another) panics
+//!   rather than nest a second worker loop inside a green thread.
 //!
 //! One thread in all is what this is for: a process whose only thread is
 //! the worker spares the kernel the file reference count it takes on
@@ -100,7 +100,9 @@ impl LocalRuntime {
     ///
     /// # Panics
     ///
-    /// If called from inside a `block_on` of the same runtime.
+    /// If called from a green thread (of any runtime: this thread is then
+    /// some worker's already), or from inside a `block_on` of the same
+    /// runtime.
     ///
     /// ```
     /// let rt = grove_runtime::Runtime::builder().build_local()?;
@@ -113,6 +115,11 @@ impl LocalRuntime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        assert!(
+            crate::worker::current().is_none(),
+            "grove: LocalRuntime::block_on called on a worker thread (from a green thread); \
+             spawn the work on that runtime instead"
+        );
         // Set when `f` has returned or unwound: one load a turn, where the
         // handle's `is_finished` is a call through the packet's vtable.
         let done = Arc::new(AtomicBool::new(false));
