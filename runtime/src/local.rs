@@ -28,7 +28,7 @@
 //! echo server's `fdget`/`fput`, ~30 ns a round trip at 100 connections,
 //! `docs/benchmarks.md`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,8 +70,6 @@ pub struct LocalRuntime {
     shared: Arc<Shared>,
     /// The worker, borrowed in place while it runs.
     worker: RefCell<Worker>,
-    /// Whether the thread's malloc arena was grown for the worker yet.
-    pregrown: Cell<bool>,
     /// Neither `Send` nor `Sync` (see the module docs).
     _on_this_thread: PhantomData<*const ()>,
 }
@@ -85,10 +83,12 @@ impl LocalRuntime {
         if let Some(limit) = shared.config.max_blocking_time {
             crate::dump::start_watchdog(Arc::downgrade(&shared), limit)?;
         }
+        // Built on the thread it will run on (it cannot move), so this
+        // grows that thread's malloc arena, as a worker thread's start does.
+        crate::sys::heap::pregrow_arena();
         Ok(LocalRuntime {
             shared,
             worker: RefCell::new(worker),
-            pregrown: Cell::new(false),
             _on_this_thread: PhantomData,
         })
     }
@@ -100,9 +100,8 @@ impl LocalRuntime {
     ///
     /// # Panics
     ///
-    /// If called from a green thread (of any runtime: this thread is then
-    /// some worker's already), or from inside a `block_on` of the same
-    /// runtime.
+    /// If called from a green thread (of any runtime, this one included:
+    /// this thread is then some worker's already).
     ///
     /// ```
     /// let rt = grove_runtime::Runtime::builder().build_local()?;
@@ -136,12 +135,9 @@ impl LocalRuntime {
         )
         .unwrap_or_else(|e| panic!("grove: block_on could not spawn: {e}"));
         {
-            let worker = self.worker.try_borrow_mut().unwrap_or_else(|_| {
-                panic!("grove: LocalRuntime::block_on called inside its own block_on")
-            });
-            if !self.pregrown.replace(true) {
-                crate::sys::heap::pregrow_arena();
-            }
+            // Not borrowed already: a `block_on` inside this one would be on
+            // a worker thread, which the assertion above refuses.
+            let worker = self.worker.borrow_mut();
             worker.run_until(|| done.load(Ordering::Acquire));
         }
         crate::runtime::block_on_result(h)

@@ -305,10 +305,9 @@ pub(crate) fn current() -> Option<&'static Worker> {
     if p.is_null() {
         None
     } else {
-        // SAFETY: WORKER is set by `Worker::run` to a worker that lives on
-        // that function's stack frame for as long as it runs, or by
-        // `Worker::enter` to one borrowed for as long as the guard lives,
-        // and reset before either returns; only code called from that frame
+        // SAFETY: WORKER is set only by `Worker::enter`, to a worker the
+        // caller keeps borrowed, in place, for as long as the guard lives,
+        // and reset when the guard drops; only code called from that frame
         // on this thread sees it.
         Some(unsafe { &*p })
     }
@@ -525,15 +524,9 @@ impl Worker {
 
     /// The worker loop; returns at shutdown.
     pub(crate) fn run(self) {
-        crate::sys::overflow::install_on_thread();
         crate::sys::heap::pregrow_arena();
-        WORKER.with(|w| w.set(&self as *const Worker));
-        let mut events = mio::Events::with_capacity(1024);
-        while !self.shared.shutdown.load(Ordering::Acquire) {
-            self.turn(&mut events);
-        }
-        self.shut_down();
-        WORKER.with(|w| w.set(std::ptr::null()));
+        self.run_until(|| false);
+        self.shut_down_here();
     }
 
     /// Runs turns on the calling thread until `done()` or shutdown: a
