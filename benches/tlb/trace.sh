@@ -18,7 +18,7 @@ CONNS=${CONNS:-1000}
 work=$(mktemp -d)
 cc -O2 -o "$work/tlbsim" "$here/tlbsim.c"
 measure() {
-  local d=$1; shift
+  local d=$1
   local port=$((24000 + RANDOM % 1000)) s
   ( taskset -c 0 valgrind --tool=lackey --trace-mem=yes "${CMD[@]}" 127.0.0.1:$port 2>&1 >/dev/null \
       | tee >("$work/tlbsim" 1024 16 > "$work/s1") >("$work/tlbsim" 3072 16 > "$work/s3") \
