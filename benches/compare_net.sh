@@ -41,6 +41,7 @@
 # PID and killed by that PID; every wait is bounded.
 set -u
 cd "$(dirname "$0")/.."
+. benches/net_lib.sh
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}          # seconds, integer (wrk -d needs one)
@@ -105,16 +106,7 @@ PORT=$PORT_BASE
 
 stop_server() {
     [ -n "$SERVER_PID" ] || return 0
-    kill "$SERVER_PID" 2>/dev/null
-    # Wait (bounded) for it to exit, then make sure, then reap it.
-    local i st
-    for i in $(seq 50); do
-        st=$(sed 's/.*) //' "/proc/$SERVER_PID/stat" 2>/dev/null | cut -d' ' -f1)
-        { [ -z "$st" ] || [ "$st" = Z ]; } && break
-        sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
+    stop_pid "$SERVER_PID"
     SERVER_PID=""
 }
 trap stop_server EXIT
@@ -131,26 +123,16 @@ start_server() { # mode workload -> sets SERVER_PID, PORT
         $RTPRE $cmd >>"$OUT/server.log" 2>&1 &
     fi
     SERVER_PID=$!
-    local i
-    for i in $(seq 100); do # bounded: 10 s
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-            sleep 0.2
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    if wait_listening "$PORT" "$SERVER_PID"; then
+        sleep 0.2
+        return 0
+    fi
     echo "server $2/$SYSTEM did not start: $(tail -n 1 "$OUT/server.log")" >&2
     stop_server
     return 1
 }
 
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'; }
-
-kv() { # key text -> value of key=value
-    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
-}
 
 wrk_ms() { # "1.23ms" / "850.00us" / "1.02s" -> ms
     echo "$1" | awk '/us$/ {sub("us","");print $0/1000;next} /ms$/ {sub("ms","");print $0+0;next} /m$/ {sub("m","");print $0*60000;next} /s$/ {sub("s","");print $0*1000;next} {print "nan"}'

@@ -38,6 +38,7 @@
 # remembered by PID and killed by that PID; every wait is bounded.
 set -u
 cd "$(dirname "$0")/.."
+. benches/net_lib.sh
 
 [ $# -eq 4 ] || { sed -n '13,17p' "$0" >&2; exit 2; }
 NAME_A=$1 CMD_A=$2 NAME_B=$3 CMD_B=$4
@@ -57,29 +58,17 @@ OUT=$(mktemp -d)
 PIDS=()
 stop_all() {
     local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
     PIDS=()
 }
 trap 'stop_all; rm -rf "$OUT"' EXIT
 trap 'exit 130' INT TERM
 
-start() { # cmd port -> pid on stdout of the last line
+start() { # cmd port -> sets SERVER (its pid)
     taskset -c 0 $1 "127.0.0.1:$2" >>"$OUT/server.log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 100); do # bounded: 10 s
-        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
-            SERVER=$pid
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    SERVER=$!
+    PIDS+=("$SERVER")
+    wait_listening "$2" "$SERVER" && return 0
     echo "server '$1' did not start: $(tail -n 1 "$OUT/server.log")" >&2
     exit 1
 }
@@ -88,8 +77,6 @@ start "$CMD_A" $((PORT_BASE + 1)); PID_A=$SERVER
 start "$CMD_B" $((PORT_BASE + 2)); PID_B=$SERVER
 echo "SHARE_CORE $WORKLOAD A=$NAME_A B=$NAME_B conns=$CONNS duration=$DURATION reps=$REPS"
 
-kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
-ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 HZ=$(getconf CLK_TCK)
 limit=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 60 }')
 client() { # port server_pid out
@@ -112,13 +99,13 @@ result() { # out ticks_before ticks_after wall_ns -> "rps cpu"
     fi
 }
 for i in $(seq "$REPS"); do
-    ta0=$(ticks "$PID_A") tb0=$(ticks "$PID_B") t0=$(date +%s%N)
+    ta0=$(cpu_ticks "$PID_A") tb0=$(cpu_ticks "$PID_B") t0=$(date +%s%N)
     client $((PORT_BASE + 1)) "$PID_A" "$OUT/a.txt" &
     la=$!
     client $((PORT_BASE + 2)) "$PID_B" "$OUT/b.txt" &
     lb=$!
     wait "$la" "$lb"
-    ta1=$(ticks "$PID_A") tb1=$(ticks "$PID_B") t1=$(date +%s%N)
+    ta1=$(cpu_ticks "$PID_A") tb1=$(cpu_ticks "$PID_B") t1=$(date +%s%N)
     read -r ra ca <<<"$(result "$OUT/a.txt" "$ta0" "$ta1" $((t1 - t0)))"
     read -r rb cb <<<"$(result "$OUT/b.txt" "$tb0" "$tb1" $((t1 - t0)))"
     echo "REP $i $ra $rb $ca $cb"

@@ -1,0 +1,38 @@
+# Shell helpers shared by compare_net.sh and share_core.sh (sourced, not
+# run): starting and stopping a server by PID, its CPU time, and reading
+# `key=value` output. Every wait here is bounded.
+
+# The value of `key` in a line of `key=value` words: kv KEY TEXT.
+kv() {
+    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
+}
+
+# User + system CPU ticks (CLK_TCK) a process has used: cpu_ticks PID.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+
+# Waits (up to 10 s) for a server just started as PID to accept on
+# 127.0.0.1:PORT: wait_listening PORT PID. Fails if it exits first or
+# never accepts.
+wait_listening() {
+    local i
+    for i in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Stops a child process and reaps it: SIGTERM, up to 5 s for it to exit
+# (a zombie counts as exited: it is ours to reap), then SIGKILL: stop_pid PID.
+stop_pid() {
+    kill "$1" 2>/dev/null
+    local i st
+    for i in $(seq 50); do
+        st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+        { [ -z "$st" ] || [ "$st" = Z ]; } && break
+        sleep 0.1
+    done
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
