@@ -344,3 +344,37 @@ fn a_burst_of_spawns_starts_in_spawn_order_and_killed_ones_never_run() {
     let expected: Vec<usize> = (0..N).filter(|k| !KILLED.contains(k)).collect();
     assert_eq!(*log.lock(), expected);
 }
+
+/// Timers are fired every 61 turns while the run queue is busy, not only
+/// when the worker runs out of work: a sleeper wakes although another green
+/// thread yields without pause and the worker never sleeps.
+#[test]
+fn a_due_timer_fires_while_another_green_thread_keeps_the_worker_busy() {
+    let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    let yields = rt.block_on(|| {
+        let woke = Arc::new(AtomicBool::new(false));
+        let sleeper = grove::spawn({
+            let woke = woke.clone();
+            move || {
+                grove::sleep(Duration::from_millis(2));
+                woke.store(true, Ordering::SeqCst);
+            }
+        });
+        let spinner = grove::spawn(move || {
+            let t = std::time::Instant::now();
+            let mut yields = 0u64;
+            while !woke.load(Ordering::SeqCst) {
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "the sleeper's timer never fired"
+                );
+                grove::yield_now();
+                yields += 1;
+            }
+            yields
+        });
+        sleeper.join().unwrap();
+        spinner.join().unwrap()
+    });
+    assert!(yields > 0, "the spinner ran while the sleeper slept");
+}

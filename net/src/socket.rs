@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use grove_runtime::io::Cooperative;
+use grove_runtime::io::{Cooperative, Deadline};
 
 /// "No timeout" in a [`Timeout`].
 const NONE: u64 = u64::MAX;
@@ -54,12 +54,13 @@ impl Timeout {
         }
     }
 
-    /// The deadline of an operation starting now.
+    /// The deadline of an operation: the timeout, counted from when the
+    /// operation first has to wait (so one that need not reads no clock).
     #[inline]
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Deadline {
         match self.0.load(Ordering::Relaxed) {
-            NONE => None,
-            n => Instant::now().checked_add(Duration::from_nanos(n)),
+            NONE => Deadline::Never,
+            n => Deadline::After(Duration::from_nanos(n)),
         }
     }
 }

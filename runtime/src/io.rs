@@ -10,9 +10,82 @@
 use std::fmt;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::reactor::{Direction, Registration};
+
+/// When a [`Cooperative`] operation stops waiting and fails with
+/// `ErrorKind::TimedOut`.
+///
+/// Every operation takes `impl Into<Deadline>`, so `None` and
+/// `Some(instant)` (an `Option<Instant>`) work as they read, and so do an
+/// `Instant` and a `Duration`.
+///
+/// A [`Deadline::After`] is counted from the moment the operation first has
+/// to wait, as std's socket timeouts are: an operation that completes at
+/// once reads no clock (on a virtual machine a clock read can cost ~50 ns,
+/// a noticeable part of a small request's cost).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use grove_runtime::io::Deadline;
+///
+/// assert_eq!(Deadline::from(None::<Instant>), Deadline::Never);
+/// let soon = Instant::now() + Duration::from_millis(5);
+/// assert_eq!(Deadline::from(Some(soon)), Deadline::At(soon));
+/// assert_eq!(Deadline::from(Duration::from_secs(1)), Deadline::After(Duration::from_secs(1)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deadline {
+    /// Wait as long as it takes.
+    #[default]
+    Never,
+    /// Stop waiting at this instant.
+    At(Instant),
+    /// Stop waiting this long after the operation first has to wait.
+    After(Duration),
+}
+
+impl Deadline {
+    /// Starts a wait: the instant it gives up at, and whether that may
+    /// have passed already (so the wait checks before it parks). An
+    /// `After` becomes the `At` it falls at, which later waits of the same
+    /// operation share; its check is skipped, since a positive duration
+    /// from now cannot have passed (one clock read a wait, not two).
+    #[inline]
+    fn begin_wait(&mut self) -> (Option<Instant>, bool) {
+        match *self {
+            Deadline::Never => (None, false),
+            Deadline::At(at) => (Some(at), true),
+            Deadline::After(d) => {
+                let at = Instant::now().checked_add(d);
+                *self = at.into();
+                (at, d.is_zero())
+            }
+        }
+    }
+}
+
+impl From<Option<Instant>> for Deadline {
+    #[inline]
+    fn from(at: Option<Instant>) -> Deadline {
+        at.map_or(Deadline::Never, Deadline::At)
+    }
+}
+
+impl From<Instant> for Deadline {
+    #[inline]
+    fn from(at: Instant) -> Deadline {
+        Deadline::At(at)
+    }
+}
+
+impl From<Duration> for Deadline {
+    #[inline]
+    fn from(after: Duration) -> Deadline {
+        Deadline::After(after)
+    }
+}
 
 /// A mio source registered with grove's reactor.
 ///
@@ -103,10 +176,10 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// ```
     pub fn read_with<R>(
         &self,
-        deadline: Option<Instant>,
+        deadline: impl Into<Deadline>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.io_with(Direction::Read, deadline, op)
+        self.io_loop(Direction::Read, deadline.into(), op, |_| false)
     }
 
     /// Runs a stream read of up to `len` bytes (`read`, `read_vectored` on
@@ -132,12 +205,13 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// ```
     pub fn read_stream_with(
         &self,
-        deadline: Option<Instant>,
+        deadline: impl Into<Deadline>,
         len: usize,
         op: impl FnMut(&T) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        let mut deadline = deadline.into();
         if self.registration().io().is_drained() {
-            self.wait(Direction::Read, deadline)?;
+            self.wait(Direction::Read, &mut deadline)?;
         }
         self.io_loop(Direction::Read, deadline, op, |&n| n > 0 && n < len)
     }
@@ -154,19 +228,10 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// ```
     pub fn write_with<R>(
         &self,
-        deadline: Option<Instant>,
+        deadline: impl Into<Deadline>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.io_with(Direction::Write, deadline, op)
-    }
-
-    fn io_with<R>(
-        &self,
-        dir: Direction,
-        deadline: Option<Instant>,
-        op: impl FnMut(&T) -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io_loop(dir, deadline, op, |_| false)
+        self.io_loop(Direction::Write, deadline.into(), op, |_| false)
     }
 
     /// The loop of every operation: try, and on `WouldBlock` clear the
@@ -175,7 +240,7 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     fn io_loop<R>(
         &self,
         dir: Direction,
-        deadline: Option<Instant>,
+        mut deadline: Deadline,
         mut op: impl FnMut(&T) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
@@ -190,7 +255,7 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     io.clear(snapshot, dir);
-                    self.wait(dir, deadline)?;
+                    self.wait(dir, &mut deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,
@@ -209,16 +274,19 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// (&a).write_all(b"x").unwrap();
     /// b.readable(None).unwrap();
     /// ```
-    pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.wait(Direction::Read, deadline)
+    pub fn readable(&self, deadline: impl Into<Deadline>) -> io::Result<()> {
+        self.wait(Direction::Read, &mut deadline.into())
     }
 
-    fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+    /// One wait for readiness in `dir`; an `After` deadline starts here
+    /// (see [`Deadline::begin_wait`]).
+    fn wait(&self, dir: Direction, deadline: &mut Deadline) -> io::Result<()> {
+        let (at, check_first) = deadline.begin_wait();
         let r = self.registration();
         if r.is_orphaned() {
-            crate::reactor::wait_fd(self.get_ref().as_raw_fd(), dir, deadline)
+            crate::reactor::wait_fd(self.get_ref().as_raw_fd(), dir, at)
         } else {
-            r.io().wait(dir, deadline)
+            r.io().wait(dir, at, check_first)
         }
     }
 
@@ -230,8 +298,8 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     /// let a = grove_runtime::io::Cooperative::new(a).unwrap();
     /// a.writable(None).unwrap();
     /// ```
-    pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.wait(Direction::Write, deadline)
+    pub fn writable(&self, deadline: impl Into<Deadline>) -> io::Result<()> {
+        self.wait(Direction::Write, &mut deadline.into())
     }
 
     /// Deregisters the source and gives it back.
@@ -264,5 +332,87 @@ impl<T: mio::event::Source + AsRawFd + fmt::Debug> fmt::Debug for Cooperative<T>
         f.debug_struct("Cooperative")
             .field("source", &self.source)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{ErrorKind, Read, Write};
+    use std::time::{Duration, Instant};
+
+    use super::{Cooperative, Deadline};
+
+    type Pair = (mio::net::UnixStream, Cooperative<mio::net::UnixStream>);
+
+    fn pair() -> Pair {
+        let (a, b) = mio::net::UnixStream::pair().unwrap();
+        (a, Cooperative::new(b).unwrap())
+    }
+
+    /// A duration is counted from the first wait: a read that finds bytes
+    /// completes, one that must wait fails no sooner than the duration
+    /// after the wait began, and every wait of one operation shares it.
+    fn duration_deadline_from_the_first_wait((a, b): Pair) {
+        (&a).write_all(b"x").unwrap();
+        let mut buf = [0u8; 4];
+        let after = Duration::from_millis(5);
+        let n = b
+            .read_stream_with(after, buf.len(), |s| (&*s).read(&mut buf))
+            .unwrap();
+        assert_eq!(&buf[..n], b"x");
+        // The short read marked the source drained: this one waits first.
+        let t = Instant::now();
+        let e = b
+            .read_stream_with(after, buf.len(), |s| (&*s).read(&mut buf))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        assert!(t.elapsed() >= after);
+        let t = Instant::now();
+        let e = b.readable(after).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        assert!(t.elapsed() >= after);
+        drop(a);
+    }
+
+    #[test]
+    fn a_duration_deadline_is_counted_from_the_first_wait_in_a_green_thread() {
+        let p = pair();
+        crate::spawn(move || duration_deadline_from_the_first_wait(p))
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_duration_deadline_is_counted_from_the_first_wait_on_an_os_thread() {
+        duration_deadline_from_the_first_wait(pair());
+    }
+
+    /// A zero duration and an instant already past time out without waiting
+    /// for a timer; a deadline never reached lets the operation finish.
+    fn expired_deadlines((a, b): Pair) {
+        for d in [
+            Deadline::After(Duration::ZERO),
+            Deadline::At(Instant::now()),
+        ] {
+            assert_eq!(b.readable(d).unwrap_err().kind(), ErrorKind::TimedOut);
+            let e = b.read_with(d, |s| (&*s).read(&mut [0u8; 4])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::TimedOut);
+        }
+        let later = Instant::now() + Duration::from_secs(60);
+        (&a).write_all(b"y").unwrap();
+        b.readable(later).unwrap();
+        b.readable(Deadline::Never).unwrap();
+        assert!(b.writable(Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn expired_deadlines_time_out_in_a_green_thread() {
+        let p = pair();
+        crate::spawn(move || expired_deadlines(p)).join().unwrap();
+    }
+
+    #[test]
+    fn expired_deadlines_time_out_on_an_os_thread() {
+        expired_deadlines(pair());
     }
 }

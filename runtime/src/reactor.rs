@@ -198,27 +198,41 @@ impl ScheduledIo {
 
     /// Waits until `dir` is ready (suspending a green thread, parking an OS
     /// thread), or until `deadline` (`ErrorKind::TimedOut`). A switch
-    /// point: kill and `grove::timeout` unwind here.
-    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+    /// point: kill and `grove::timeout` unwind here. `check_first: false`
+    /// says the deadline cannot have passed yet (it was just made from a
+    /// positive timeout), which saves the clock read before the first park;
+    /// after a wake the deadline is always checked.
+    pub(crate) fn wait(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        check_first: bool,
+    ) -> io::Result<()> {
         // Two copies of the loop: with no deadline (the common case) the
         // deadline checks fold away, as they do for `Queue::get`.
         match deadline {
-            None => self.wait_until(dir, None),
-            Some(_) => self.wait_until(dir, deadline),
+            None => self.wait_until(dir, None, false),
+            Some(_) => self.wait_until(dir, deadline, check_first),
         }
     }
 
     /// The loop of [`wait`](Self::wait).
     #[inline(always)]
-    fn wait_until(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+    fn wait_until(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut check: bool,
+    ) -> io::Result<()> {
         let mut w = self.waiters.lock();
         loop {
             if self.is_ready(dir) {
                 return Ok(());
             }
-            if expired(deadline) {
+            if check && expired(deadline) {
                 return Err(timed_out());
             }
+            check = true;
             let id = w.list(dir).push_current();
             drop(w);
             park_or(WaitKind::Io, deadline, || {

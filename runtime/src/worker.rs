@@ -50,9 +50,9 @@
 //! # Each turn of the loop
 //!
 //! 1. take tasks woken from other threads (if any were pushed);
-//! 2. fire due timers (if any are pending);
-//! 3. every 61 turns, poll I/O without blocking and look at the global
-//!    queue first, so neither starves behind a busy run queue;
+//! 2. every 61 turns, fire due timers, poll I/O without blocking and look
+//!    at the global queue first, so none of them starves behind a busy run
+//!    queue (a due timer waits at most 61 task runs);
 //! 4. run one task, in the order the tasks became runnable here: a woken
 //!    (or yielding) task waits for the new ones queued before it, and a
 //!    new one for the tasks woken before it was spawned — one FIFO, as
@@ -60,7 +60,8 @@
 //!    neither kind starves the other, and a `yield_now` lets everything
 //!    runnable at that moment run first (gevent's `sleep(0)`); then
 //!    stolen ones;
-//! 5. with nothing to run: sleep in `poll`.
+//! 5. with nothing to run: sleep in `poll` until the next timer, then
+//!    fire the due ones.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::NonNull;
@@ -562,12 +563,8 @@ impl Worker {
         if ws.remote_pending.load(Ordering::Acquire) {
             self.drain_remote();
         }
-        // SAFETY: as in `arm_timer`.
-        let timers = unsafe { &mut *self.timers.get() };
-        if !timers.is_empty() {
-            timers.fire(Instant::now());
-        }
         let task = if tick % 61 == 0 {
+            self.fire_timers();
             self.poll_io(events, Some(Duration::ZERO));
             self.steal_global()
                 .map(Next::New)
@@ -593,6 +590,19 @@ impl Worker {
                 }
             }
             None => self.sleep(events),
+        }
+    }
+
+    /// Wakes the green threads whose timers are due. Called every 61
+    /// turns and after every sleep, not every turn: a clock read (~50 ns on
+    /// a virtual machine) per turn was ~1 % of a hello-world HTTP
+    /// request's cost, and a due timer waits at most 61 task runs, as
+    /// tokio's timer driver (polled with its I/O driver) does.
+    fn fire_timers(&self) {
+        // SAFETY: as in `arm_timer`.
+        let timers = unsafe { &mut *self.timers.get() };
+        if !timers.is_empty() {
+            timers.fire(Instant::now());
         }
     }
 
@@ -742,6 +752,7 @@ impl Worker {
         }
         self.shared.idle.fetch_sub(1, Ordering::SeqCst);
         ws.sleeping.store(false, Ordering::SeqCst);
+        self.fire_timers();
     }
 
     fn poll_io(&self, events: &mut mio::Events, timeout: Option<Duration>) {

@@ -1,5 +1,5 @@
 //! The `Date` response header: IMF-fixdate (RFC 9110 §5.6.7), formatted
-//! from [`SystemTime`] by hand and cached per worker thread.
+//! from the real-time clock by hand and cached per worker thread.
 //!
 //! Invariant: the cached text is always the formatting of the whole second
 //! it is tagged with, so a response never carries a half-updated date; it is
@@ -31,9 +31,7 @@ thread_local! {
 /// Appends the current time as an IMF-fixdate to `out`, from the per-thread
 /// cache when the second has not changed.
 pub(crate) fn append_now(out: &mut Vec<u8>) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = unix_secs();
     let text = CACHE.with(|cache| {
         let (cached, text) = cache.get();
         if cached == secs {
@@ -48,6 +46,29 @@ pub(crate) fn append_now(out: &mut Vec<u8>) {
 
 /// Formats `secs` seconds after the Unix epoch (clamped to year 9999) as an
 /// IMF-fixdate.
+/// Whole seconds since the Unix epoch. On Linux from the kernel's coarse
+/// real-time clock: it is updated every timer tick (at most a few
+/// milliseconds behind the precise one, nothing for a header that counts
+/// seconds) and read without the time-stamp counter, ~8 ns against ~60 ns
+/// for `SystemTime::now` on a virtual machine, once per response.
+fn unix_secs() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable `timespec` for the whole call,
+        // and clock_gettime writes nothing but it.
+        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+            return u64::try_from(ts.tv_sec).unwrap_or(0);
+        }
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 pub(crate) fn imf_fixdate(secs: u64) -> [u8; DATE_LEN] {
     let secs = secs.min(MAX_SECS);
     let days = secs / 86_400;
@@ -140,6 +161,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn coarse_seconds_agree_with_system_time() {
+        let secs = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let before = secs();
+        let coarse = unix_secs();
+        let after = secs();
+        // The coarse clock lags the precise one by at most a timer tick.
+        assert!(
+            before.saturating_sub(1) <= coarse && coarse <= after,
+            "{before} {coarse} {after}"
+        );
     }
 
     #[test]

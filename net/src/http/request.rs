@@ -115,12 +115,15 @@ pub(crate) fn parse_head(
         let start = part.as_ptr() as usize - window.as_ptr() as usize;
         shared.slice(start..start + part.len())
     };
+    // `None` for `/`, the common target: `Request::new`'s default URI is
+    // already `/`, and making another (then dropping the default) cost ~2 %
+    // of a hello-world request's instructions.
     let uri = match &shared {
-        // The common case, without the copy `parse` makes of the text.
-        _ if path == "/" => Ok(Uri::from_static("/")),
-        Some(shared) => Uri::from_maybe_shared(slice_of(shared, path.as_bytes())),
-        None => path.parse(),
+        _ if path == "/" => None,
+        Some(shared) => Some(Uri::from_maybe_shared(slice_of(shared, path.as_bytes()))),
+        None => Some(path.parse()),
     }
+    .transpose()
     .map_err(|_| StatusCode::BAD_REQUEST)?;
 
     let mut scan = FramingScan::default();
@@ -153,9 +156,16 @@ pub(crate) fn parse_head(
 
     let mut request = Request::new(Vec::new());
     *request.method_mut() = method;
-    *request.uri_mut() = uri;
+    if let Some(uri) = uri {
+        *request.uri_mut() = uri;
+    }
     *request.version_mut() = version;
-    *request.headers_mut() = map;
+    let default_map = std::mem::replace(request.headers_mut(), map);
+    // `Request::new`'s map is `HeaderMap::new()`, which allocates nothing
+    // (http documents it), so forgetting it leaks nothing and skips its
+    // drop, ~1.5 % of a hello-world request's instructions.
+    debug_assert_eq!(default_map.capacity(), 0);
+    std::mem::forget(default_map);
     Ok(Some(Head {
         request,
         len,
