@@ -121,8 +121,9 @@ where
             return Some(task);
         }
         // SAFETY: as above.
-        let (reservation, name) =
-            unsafe { ((*self.reservation.get()).take(), (*self.name.get()).take()) };
+        let reservation = unsafe { (*self.reservation.get()).take() };
+        // SAFETY: as above.
+        let name = unsafe { (*self.name.get()).take() };
         let Some(reservation) = reservation else {
             // Materialized twice: the caller's contract forbids it.
             return None;
