@@ -279,7 +279,9 @@ impl<T: mio::event::Source + AsRawFd> Cooperative<T> {
     }
 
     /// One wait for readiness in `dir`; an `After` deadline starts here
-    /// (see [`Deadline::begin_wait`]).
+    /// (see [`Deadline::begin_wait`]). Always inlined, as the park below
+    /// it is: one frame less for a resume to read back (see `park::park`).
+    #[inline(always)]
     fn wait(&self, dir: Direction, deadline: &mut Deadline) -> io::Result<()> {
         let (at, check_first) = deadline.begin_wait();
         let r = self.registration();

@@ -201,7 +201,9 @@ impl ScheduledIo {
     /// point: kill and `grove::timeout` unwind here. `check_first: false`
     /// says the deadline cannot have passed yet (it was just made from a
     /// positive timeout), which saves the clock read before the first park;
-    /// after a wake the deadline is always checked.
+    /// after a wake the deadline is always checked. Always inlined (see
+    /// `park::park`).
+    #[inline(always)]
     pub(crate) fn wait(
         &self,
         dir: Direction,

@@ -207,7 +207,8 @@ impl WaitList {
 /// Parks the calling context (see [`park`]); if the park unwinds (kill, an
 /// expired `timeout`), runs `on_unwind` first, which must forget the
 /// caller's wait-list entry and pass on a notification it received.
-#[inline]
+/// Always inlined (see `park::park`).
+#[inline(always)]
 pub(crate) fn park_or<F: FnOnce()>(kind: WaitKind, deadline: Option<Instant>, on_unwind: F) {
     /// Runs the closure it still holds when dropped.
     struct OnUnwind<F: FnOnce()>(Option<F>);
