@@ -37,15 +37,6 @@ SERVER=
 trap '[ -n "$SERVER" ] && stop_pid "$SERVER"; rm -rf "$OUT"' EXIT
 trap 'exit 130' INT TERM
 
-# wrk's latency figure in milliseconds ("850.00us", "1.25ms", "1.02s").
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
-        else print "nan" }'
-}
-
 limit=$((DURATION + 60))
 echo "ALTERNATE http conns=$CONNS duration=$DURATION rounds=$ROUNDS servers=${NAMES[*]}"
 for r in $(seq "$ROUNDS"); do
@@ -61,7 +52,7 @@ for r in $(seq "$ROUNDS"); do
         timeout "$limit" taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
             "http://127.0.0.1:$port/" >"$OUT/wrk.txt" 2>&1
         rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk.txt")
-        p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.txt")")
+        p99=$(wrk_ms "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.txt")")
         stop_pid "$SERVER"
         SERVER=
         echo "ROUND $r ${NAMES[$s]} ${rps:-0} ${p99:-nan}"

@@ -134,10 +134,6 @@ start_server() { # mode workload -> sets SERVER_PID, PORT
 
 runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'; }
 
-wrk_ms() { # "1.23ms" / "850.00us" / "1.02s" -> ms
-    echo "$1" | awk '/us$/ {sub("us","");print $0/1000;next} /ms$/ {sub("ms","");print $0+0;next} /m$/ {sub("m","");print $0*60000;next} /s$/ {sub("s","");print $0*1000;next} {print "nan"}'
-}
-
 record() { # workload system C run rps p99 extra
     echo "RUN $1 $2 $3 $4 $5 $6 $7"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" >>"$OUT/runs.tsv"

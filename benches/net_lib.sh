@@ -1,6 +1,7 @@
-# Shell helpers shared by compare_net.sh and share_core.sh (sourced, not
-# run): starting and stopping a server by PID, its CPU time, and reading
-# `key=value` output. Every wait here is bounded.
+# Shell helpers shared by compare_net.sh, share_core.sh and
+# alternate_http.sh (sourced, not run): starting and stopping a server by
+# PID, its CPU time, reading `key=value` output and `wrk` latencies.
+# Every wait here is bounded.
 
 # The value of `key` in a line of `key=value` words: kv KEY TEXT.
 kv() {
@@ -9,6 +10,12 @@ kv() {
 
 # User + system CPU ticks (CLK_TCK) a process has used: cpu_ticks PID.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+
+# A `wrk` latency figure in milliseconds: wrk_ms "1.23ms" / "850.00us" /
+# "1.02s" / "1.5m" (nan for anything else).
+wrk_ms() {
+    echo "$1" | awk '/us$/ {sub("us","");print $0/1000;next} /ms$/ {sub("ms","");print $0+0;next} /m$/ {sub("m","");print $0*60000;next} /s$/ {sub("s","");print $0*1000;next} {print "nan"}'
+}
 
 # Waits (up to 10 s) for a server just started as PID to accept on
 # 127.0.0.1:PORT: wait_listening PORT PID. Fails if it exits first or

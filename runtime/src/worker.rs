@@ -53,14 +53,14 @@
 //! 2. every 61 turns, fire due timers, poll I/O without blocking and look
 //!    at the global queue first, so none of them starves behind a busy run
 //!    queue (a due timer waits at most 61 task runs);
-//! 4. run one task, in the order the tasks became runnable here: a woken
+//! 3. run one task, in the order the tasks became runnable here: a woken
 //!    (or yielding) task waits for the new ones queued before it, and a
 //!    new one for the tasks woken before it was spawned — one FIFO, as
 //!    gevent's loop runs spawns and wakes from one callback queue, so
 //!    neither kind starves the other, and a `yield_now` lets everything
 //!    runnable at that moment run first (gevent's `sleep(0)`); then
 //!    stolen ones;
-//! 5. with nothing to run: sleep in `poll` until the next timer, then
+//! 4. with nothing to run: sleep in `poll` until the next timer, then
 //!    fire the due ones.
 
 use std::cell::{Cell, RefCell, UnsafeCell};

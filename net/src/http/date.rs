@@ -44,8 +44,6 @@ pub(crate) fn append_now(out: &mut Vec<u8>) {
     out.extend_from_slice(&text);
 }
 
-/// Formats `secs` seconds after the Unix epoch (clamped to year 9999) as an
-/// IMF-fixdate.
 /// Whole seconds since the Unix epoch. On Linux from the kernel's coarse
 /// real-time clock: it is updated every timer tick (at most a few
 /// milliseconds behind the precise one, nothing for a header that counts
@@ -69,6 +67,8 @@ fn unix_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Formats `secs` seconds after the Unix epoch (clamped to year 9999) as an
+/// IMF-fixdate.
 pub(crate) fn imf_fixdate(secs: u64) -> [u8; DATE_LEN] {
     let secs = secs.min(MAX_SECS);
     let days = secs / 86_400;
