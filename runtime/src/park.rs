@@ -237,6 +237,18 @@ impl Waiter {
         }
     }
 
+    /// The identity of the context: its task's or its parker's address.
+    /// Unique among live contexts (both are heap allocations the waiter
+    /// keeps alive or that outlive its listing), which is what lets a
+    /// wait list use it as the entry's id.
+    #[inline(always)]
+    pub(crate) fn id(&self) -> usize {
+        match self {
+            Waiter::Green(t) => t.as_ptr().cast::<u8>() as usize,
+            Waiter::Os(p) => Arc::as_ptr(p) as usize,
+        }
+    }
+
     /// Makes the context's current or next `park` return.
     ///
     /// # Safety

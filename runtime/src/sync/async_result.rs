@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList, WaiterId};
 use crate::park::WaitKind;
 
 /// A value that is set once and read by any number of waiters (gevent's
@@ -143,7 +143,7 @@ impl<T> AsyncResult<T> {
         deadline: Option<Instant>,
     ) -> Option<parking_lot::MutexGuard<'_, State<T>>> {
         let mut st = self.inner.state.lock();
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if st.value.is_some() {
                 if let Some(id) = id {

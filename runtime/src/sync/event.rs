@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList, WaiterId};
 use crate::park::WaitKind;
 
 /// A flag to wait for, shared by cloning (gevent's `gevent.event.Event`).
@@ -160,7 +160,7 @@ impl Event {
         }
         let mut st = self.inner.state.lock();
         let seen = st.generation;
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if self.inner.flag.load(Ordering::Acquire) || st.generation != seen {
                 if let Some(id) = id {

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use slab::Slab;
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList, WaiterId};
 use crate::join::JoinHandle;
 use crate::park::WaitKind;
 use crate::task::TaskRef;
@@ -203,7 +203,7 @@ impl Core {
     /// Inserts a member, first waiting while `limit` members are alive.
     fn enter(&self) -> usize {
         let mut st = self.state.lock();
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if st.members.len() < self.limit {
                 if let Some(id) = id {
@@ -227,7 +227,7 @@ impl Core {
 
     /// A slot waiter unwinds: forget its entry, and if it had been
     /// notified, hand the notification on while a slot is free.
-    fn abandon_slot(&self, id: u64) {
+    fn abandon_slot(&self, id: WaiterId) {
         let mut st = self.state.lock();
         if !st.slot_waiters.remove(id) && st.members.len() < self.limit {
             st.slot_waiters.wake_one();
@@ -237,7 +237,7 @@ impl Core {
     /// Waits until there are no members, or `deadline`; true if empty.
     fn join(&self, deadline: Option<Instant>) -> bool {
         let mut st = self.state.lock();
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if st.members.is_empty() {
                 if let Some(id) = id {

@@ -33,7 +33,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList, WaiterId};
 use crate::park::WaitKind;
 
 /// Nobody holds the lock.
@@ -241,7 +241,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// A waiter unwinds: forget its entry, or pass on the lock it was
     /// handed.
-    fn abandon(&self, id: u64) {
+    fn abandon(&self, id: WaiterId) {
         let mut list = self.waiters.lock();
         if !list.remove(id) {
             self.hand_over(list);

@@ -59,7 +59,7 @@ use std::time::{Duration, Instant};
 
 use crate::spin::SpinLock;
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, Slot, WaitList, WaiterId};
 use crate::park::{lend_stack, StackLoan, WaitKind};
 
 /// A FIFO queue for many producers and many consumers, green threads and
@@ -114,7 +114,7 @@ struct State<T> {
     /// The items, oldest first.
     items: VecDeque<T>,
     /// Contexts blocked in `get` on an empty queue.
-    getters: WaitList,
+    getters: WaitList<Slot>,
     /// Contexts blocked in `put` on a full queue.
     putters: WaitList,
     /// Set by `close`; never cleared.
@@ -345,7 +345,7 @@ impl<T> Queue<T> {
     #[inline(always)]
     fn put_deadline(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut st = self.inner.state.lock();
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if st.closed {
                 if let Some(id) = id {
@@ -380,7 +380,7 @@ impl<T> Queue<T> {
 
     /// A putter leaves without putting: forget its entry, and if it had
     /// been notified, hand the notification on while there is room.
-    fn abandon_put(&self, id: u64) {
+    fn abandon_put(&self, id: WaiterId) {
         let mut st = self.inner.state.lock();
         if !st.putters.remove(id) && !st.closed && st.items.len() < self.inner.cap {
             st.putters.wake_one();
@@ -450,7 +450,7 @@ impl<T> Queue<T> {
         // the entry is gone (dropped before `slot`).
         let mut loan: Option<Option<StackLoan>> = None;
         let mut st = self.inner.state.lock();
-        let mut id: Option<u64> = None;
+        let mut id: Option<WaiterId> = None;
         loop {
             if let Some(v) = st.items.pop_front() {
                 if let Some(id) = id {
@@ -507,7 +507,7 @@ impl<T> Queue<T> {
     /// A getter leaves without getting: forget its entry, and if it had
     /// been notified, put back an item it was handed and hand the
     /// notification on while an item is there.
-    fn abandon_get(&self, id: u64, slot: &Handoff<T>) {
+    fn abandon_get(&self, id: WaiterId, slot: &Handoff<T>) {
         let mut st = self.inner.state.lock();
         if !st.getters.remove(id) {
             if let Some(v) = self.take_handed(slot) {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::waiters::{deadline_in, expired, park_or, WaitList};
+use super::waiters::{deadline_in, expired, park_or, WaitList, WaiterId};
 use crate::park::WaitKind;
 
 /// A counting semaphore whose waiters are served first come, first served
@@ -230,7 +230,7 @@ impl Semaphore {
 
     /// A waiter unwinds: forget its entry, or give back the permit it was
     /// handed.
-    fn abandon(&self, id: u64) {
+    fn abandon(&self, id: WaiterId) {
         let listed = self.state.lock().waiters.remove(id);
         if !listed {
             self.release();

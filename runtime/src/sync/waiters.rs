@@ -3,9 +3,9 @@
 //! unwinds) and [`expired`].
 //!
 //! A [`WaitList`] lives inside the primitive's state, behind that state's
-//! lock, so it is on the heap and never on a waiting stack. An entry is an
-//! id (unique within the list) and the [`Waiter`] of the context that
-//! waits.
+//! lock, so it is on the heap and never on a waiting stack. An entry is the
+//! [`Waiter`] of the context that waits (whose identity is the entry's
+//! [`WaiterId`]) and, for a `Queue`'s getters, a slot.
 //!
 //! The meaning of "my entry is gone" is what makes the protocol work: only a
 //! notifier removes someone else's entry, so a waiter that finds its entry
@@ -45,60 +45,81 @@ use std::time::Instant;
 
 use crate::park::{park, WaitKind, Waiter};
 
-/// One registered waiter.
+/// Names an entry of a [`WaitList`]: the identity of the context that
+/// listed itself ([`Waiter::id`]).
+///
+/// A context is listed at most once per list (it lists only itself, from
+/// inside the one wait loop it is in, and takes the entry off before it
+/// leaves; module docs), and while it is listed its task or parker cannot
+/// be freed, so no other context can have the same identity then: the
+/// identity is as good an id as a counter, and costs no field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WaiterId(usize);
+
+/// One registered waiter, and what it gave a notifier to hand it things
+/// through (`S`: `()` for every list but a `Queue`'s getters).
 #[derive(Debug)]
-struct Entry {
-    /// Identifies the entry within its list.
-    id: u64,
+struct Entry<S> {
     /// Wakes the waiting context; its task is alive while listed (module
-    /// docs).
+    /// docs). Its identity is the entry's id.
     waiter: Waiter,
     /// Where a notifier may hand the waiter what it waits for (a `Queue`
     /// getter's slot on its own stack), if it gave one.
-    slot: Option<NonNull<()>>,
+    slot: S,
 }
 
-// SAFETY: `waiter` is Send (park.rs). `slot` is only an address: the list
-// never dereferences it, and the primitive that registered it writes
-// through it only under the list's lock while the entry is listed, when
-// the waiter's frame is alive (rule 2 of the module docs).
-unsafe impl Send for Entry {}
+// SAFETY: `waiter` is Send (park.rs). The slot, when there is one, is only
+// an address: the list never dereferences it, and the primitive that
+// registered it writes through it only under the list's lock while the
+// entry is listed, when the waiter's frame is alive (rule 2 of the module
+// docs).
+unsafe impl<S> Send for Entry<S> {}
 
-/// A FIFO of waiting contexts.
+/// The slot of a `Queue` getter's entry ([`WaitList::head_slot`]).
+pub(crate) type Slot = Option<NonNull<()>>;
+
+/// A FIFO of waiting contexts; `S` is what an entry carries besides its
+/// waiter (`()`, or a [`Slot`] for a `Queue`'s getters).
 ///
-/// The oldest entry sits inline in the list, the rest in a `VecDeque`:
-/// most lists hold at most one waiter (one getter of a queue, one reader
-/// of a socket), and that one is written straight into its field, without
-/// the deque's growth check and the call behind it. (Through the deque,
-/// the compiler built the entry on the stack around that call and read it
-/// back as one wide load after two narrow stores, a store-forwarding stall
-/// that `perf` showed as the hottest instruction of `Queue::get`.)
-#[derive(Debug, Default)]
-pub(crate) struct WaitList {
-    /// The oldest waiter; `None` only if `rest` is empty too.
-    head: Option<Entry>,
-    /// The other waiters, oldest first.
-    rest: VecDeque<Entry>,
-    /// The id the next `push_current` hands out.
-    next_id: u64,
+/// The oldest entry sits inline in the list, the rest in a boxed
+/// `VecDeque`: most lists hold at most one waiter (one getter of a queue,
+/// one reader of a socket), and that one is written straight into its
+/// field, without the deque's growth check and the call behind it.
+/// (Through the deque, the compiler built the entry on the stack around
+/// that call and read it back as one wide load after two narrow stores, a
+/// store-forwarding stall that `perf` showed as the hottest instruction of
+/// `Queue::get`.) Boxed, the deque costs the list one word until a crowd
+/// first gathers: a list with no slot is 32 bytes, so a socket's readiness
+/// word, its lock and the heads of both its lists share one cache line
+/// (`reactor::ScheduledIo`).
+///
+/// `repr(C)`: the head first, then the deque's pointer, so a container can
+/// keep what one wait touches together.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct WaitList<S = ()> {
+    /// The oldest waiter; `None` only if `rest` is empty (or absent) too.
+    head: Option<Entry<S>>,
+    /// The other waiters, oldest first: made when the first crowd gathers,
+    /// then kept (empty) for the next one.
+    // The box is the point: one word in every list instead of a deque's four.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<Entry<S>>>>,
 }
 
-impl WaitList {
-    /// An empty list (no allocation until a second waiter comes).
-    pub(crate) const fn new() -> WaitList {
-        WaitList {
-            head: None,
-            rest: VecDeque::new(),
-            next_id: 0,
-        }
+impl<S> Default for WaitList<S> {
+    fn default() -> Self {
+        WaitList::new()
     }
+}
 
+impl<S: Copy + Default> WaitList<S> {
     /// Lists the calling context and returns its entry's id. The caller
     /// must take the entry off again before it leaves its wait loop (module
     /// docs, rule 2).
     #[inline]
-    pub(crate) fn push_current(&mut self) -> u64 {
-        self.push_current_with(None)
+    pub(crate) fn push_current(&mut self) -> WaiterId {
+        self.push_current_with(S::default())
     }
 
     /// [`push_current`](WaitList::push_current), giving a slot a notifier
@@ -106,56 +127,78 @@ impl WaitList {
     /// The slot must stay valid and in place for as long as the entry is
     /// listed.
     #[inline]
-    pub(crate) fn push_current_with(&mut self, slot: Option<NonNull<()>>) -> u64 {
-        let id = self.next_id;
-        self.next_id = id.wrapping_add(1);
-        let entry = Entry {
-            id,
-            waiter: Waiter::current(),
-            slot,
-        };
+    pub(crate) fn push_current_with(&mut self, slot: S) -> WaiterId {
+        let waiter = Waiter::current();
+        let id = WaiterId(waiter.id());
+        debug_assert!(!self.contains(id), "a context listed twice on one list");
+        let entry = Entry { waiter, slot };
         if self.head.is_none() {
             self.head = Some(entry);
         } else {
-            self.rest.push_back(entry);
+            self.rest
+                .get_or_insert_with(Default::default)
+                .push_back(entry);
         }
         id
     }
 
-    /// The slot the oldest waiter gave, if it gave one: the one
-    /// [`wake_one`](WaitList::wake_one) would wake.
+    /// The slot the oldest waiter gave (`S::default()` if nobody waits):
+    /// the one [`wake_one`](WaitList::wake_one) would wake.
     #[inline(always)]
-    pub(crate) fn head_slot(&self) -> Option<NonNull<()>> {
-        self.head.as_ref().and_then(|e| e.slot)
+    pub(crate) fn head_slot(&self) -> S {
+        self.head.as_ref().map_or_else(S::default, |e| e.slot)
+    }
+}
+
+impl<S> WaitList<S> {
+    /// An empty list (no allocation until a second waiter comes).
+    pub(crate) const fn new() -> WaitList<S> {
+        WaitList {
+            head: None,
+            rest: None,
+        }
     }
 
     /// Whether the entry `id` is still listed (not yet notified).
     #[inline]
-    pub(crate) fn contains(&self, id: u64) -> bool {
-        self.head.as_ref().is_some_and(|e| e.id == id) || self.rest.iter().any(|e| e.id == id)
+    pub(crate) fn contains(&self, id: WaiterId) -> bool {
+        self.head.as_ref().is_some_and(|e| e.waiter.id() == id.0)
+            || self
+                .rest
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|e| e.waiter.id() == id.0))
     }
 
     /// Removes the entry `id`; false if it was no longer listed (it was
     /// notified). Inlined: a woken getter or putter calls it on every
     /// wake, and usually finds the list empty or itself at its head.
     #[inline(always)]
-    pub(crate) fn remove(&mut self, id: u64) -> bool {
+    pub(crate) fn remove(&mut self, id: WaiterId) -> bool {
         match &self.head {
             None => false,
-            Some(e) if e.id == id => {
-                self.head = self.rest.pop_front();
+            Some(e) if e.waiter.id() == id.0 => {
+                self.head = self.pop_rest();
                 true
             }
             Some(_) => self.remove_behind_head(id),
         }
     }
 
+    /// The oldest entry behind the head, taken off (to become the head).
+    #[inline(always)]
+    fn pop_rest(&mut self) -> Option<Entry<S>> {
+        self.rest.as_mut().and_then(|r| r.pop_front())
+    }
+
     /// `remove` for an entry behind the head (a crowd of waiters).
     #[inline(never)]
-    fn remove_behind_head(&mut self, id: u64) -> bool {
-        match self.rest.iter().position(|e| e.id == id) {
+    fn remove_behind_head(&mut self, id: WaiterId) -> bool {
+        let Some(rest) = self.rest.as_mut() else {
+            return false;
+        };
+        match rest.iter().position(|e| e.waiter.id() == id.0) {
             Some(i) => {
-                self.rest.remove(i);
+                rest.remove(i);
                 true
             }
             None => false,
@@ -169,7 +212,7 @@ impl WaitList {
     pub(crate) fn wake_one(&mut self) -> bool {
         match self.head.take() {
             Some(e) => {
-                self.head = self.rest.pop_front();
+                self.head = self.pop_rest();
                 // SAFETY: the entry was listed a moment ago and the caller
                 // still holds the list's lock, so its task is alive (module
                 // docs, rules 2 and 3).
@@ -182,16 +225,25 @@ impl WaitList {
 
     /// Takes every waiter off and wakes them, under the caller's lock. The
     /// deque keeps its buffer, so the next crowd allocates nothing.
+    /// Inlined: a socket event calls it for both directions, and with no
+    /// head (nobody waits, so nobody waits behind) it looks at nothing
+    /// else.
+    #[inline(always)]
     pub(crate) fn wake_all(&mut self) {
-        if let Some(e) = self.head.take() {
-            // SAFETY: as in `wake_one`.
-            unsafe { e.waiter.wake() };
-        }
-        // Usually empty (one reader per socket): skip the drain's set-up.
-        if self.rest.is_empty() {
+        let Some(e) = self.head.take() else {
             return;
+        };
+        // SAFETY: as in `wake_one`.
+        unsafe { e.waiter.wake() };
+        if let Some(rest) = self.rest.as_mut().filter(|r| !r.is_empty()) {
+            Self::wake_crowd(rest);
         }
-        for e in self.rest.drain(..) {
+    }
+
+    /// The part of `wake_all` behind the head.
+    #[inline(never)]
+    fn wake_crowd(rest: &mut VecDeque<Entry<S>>) {
+        for e in rest.drain(..) {
             // SAFETY: as in `wake_one`.
             unsafe { e.waiter.wake() };
         }
@@ -200,7 +252,7 @@ impl WaitList {
     /// How many wait.
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.head.is_some()) + self.rest.len()
+        usize::from(self.head.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
     }
 }
 
