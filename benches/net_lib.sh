@@ -1,5 +1,5 @@
 # Shell helpers shared by compare_net.sh, share_core.sh and
-# alternate_http.sh (sourced, not run): starting and stopping a server by
+# alternate_net.sh (sourced, not run): starting and stopping a server by
 # PID, its CPU time, reading `key=value` output and `wrk` latencies.
 # Every wait here is bounded.
 
