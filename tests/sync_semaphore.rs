@@ -154,6 +154,54 @@ fn acquire_timeout_expires_in_green_and_os_threads() {
     assert_eq!(s.available(), 0);
 }
 
+/// Waiters that leave from behind the head of a crowd (killed in the
+/// middle and at the tail) leave the others in order, and a second crowd
+/// on the same semaphore (the wait list's deque kept from the first) is
+/// served in order too.
+#[test]
+fn waiters_leaving_from_inside_a_crowd_leave_the_rest_in_order() {
+    let s = Arc::new(Semaphore::new(1));
+    let order = Arc::new(StdMutex::new(Vec::new()));
+    let crowd = |first: usize, n: usize| {
+        (first..first + n)
+            .map(|i| {
+                let (s, order) = (s.clone(), order.clone());
+                let h = grove::spawn(move || {
+                    let _p = s.acquire();
+                    order.lock().unwrap().push(i);
+                });
+                wait_parked(h.id(), "semaphore");
+                h
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let held = s.acquire();
+    let mut hs = crowd(0, 5);
+    assert_eq!(waiters(&s), 5);
+    let leavers: Vec<_> = [4, 3, 1].into_iter().map(|i| hs.remove(i)).collect();
+    for h in leavers {
+        h.kill();
+        assert!(h.join().unwrap_err().is_killed());
+    }
+    assert_eq!(waiters(&s), 2);
+    drop(held);
+    for h in hs {
+        join_soon(h);
+    }
+    assert_eq!(*order.lock().unwrap(), [0, 2]);
+
+    let held = s.acquire();
+    let hs = crowd(10, 3);
+    assert_eq!(waiters(&s), 3);
+    drop(held);
+    for h in hs {
+        join_soon(h);
+    }
+    assert_eq!(*order.lock().unwrap(), [0, 2, 10, 11, 12]);
+    assert_eq!(s.available(), 1);
+}
+
 #[test]
 fn kill_while_acquiring_then_another_waiter_still_gets_the_permit() {
     let s = Arc::new(Semaphore::new(1));
