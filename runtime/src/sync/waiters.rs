@@ -68,12 +68,15 @@ struct Entry<S> {
     slot: S,
 }
 
-// SAFETY: `waiter` is Send (park.rs). The slot, when there is one, is only
-// an address: the list never dereferences it, and the primitive that
-// registered it writes through it only under the list's lock while the
-// entry is listed, when the waiter's frame is alive (rule 2 of the module
-// docs).
-unsafe impl<S> Send for Entry<S> {}
+// SAFETY: `waiter` is Send (park.rs), and so is `()`. (Spelled out for
+// the two slot types grove uses, not for every `S`: an impl for one
+// instantiation turns the automatic one off for all.)
+unsafe impl Send for Entry<()> {}
+// SAFETY: `waiter` is Send (park.rs). The slot is only an address: the
+// list never dereferences it, and the primitive that registered it writes
+// through it only under the list's lock while the entry is listed, when
+// the waiter's frame is alive (rule 2 of the module docs).
+unsafe impl Send for Entry<Slot> {}
 
 /// The slot of a `Queue` getter's entry ([`WaitList::head_slot`]).
 pub(crate) type Slot = Option<NonNull<()>>;
