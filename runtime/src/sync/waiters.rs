@@ -78,6 +78,14 @@ unsafe impl Send for Entry<()> {}
 // the waiter's frame is alive (rule 2 of the module docs).
 unsafe impl Send for Entry<Slot> {}
 
+impl<S> Entry<S> {
+    /// The entry's id: its waiter's identity.
+    #[inline(always)]
+    fn id(&self) -> WaiterId {
+        WaiterId(self.waiter.id())
+    }
+}
+
 /// The slot of a `Queue` getter's entry ([`WaitList::head_slot`]).
 pub(crate) type Slot = Option<NonNull<()>>;
 
@@ -131,10 +139,12 @@ impl<S: Copy + Default> WaitList<S> {
     /// listed.
     #[inline]
     pub(crate) fn push_current_with(&mut self, slot: S) -> WaiterId {
-        let waiter = Waiter::current();
-        let id = WaiterId(waiter.id());
+        let entry = Entry {
+            waiter: Waiter::current(),
+            slot,
+        };
+        let id = entry.id();
         debug_assert!(!self.contains(id), "a context listed twice on one list");
-        let entry = Entry { waiter, slot };
         if self.head.is_none() {
             self.head = Some(entry);
         } else {
@@ -165,11 +175,11 @@ impl<S> WaitList<S> {
     /// Whether the entry `id` is still listed (not yet notified).
     #[inline]
     pub(crate) fn contains(&self, id: WaiterId) -> bool {
-        self.head.as_ref().is_some_and(|e| e.waiter.id() == id.0)
+        self.head.as_ref().is_some_and(|e| e.id() == id)
             || self
                 .rest
                 .as_ref()
-                .is_some_and(|r| r.iter().any(|e| e.waiter.id() == id.0))
+                .is_some_and(|r| r.iter().any(|e| e.id() == id))
     }
 
     /// Removes the entry `id`; false if it was no longer listed (it was
@@ -179,7 +189,7 @@ impl<S> WaitList<S> {
     pub(crate) fn remove(&mut self, id: WaiterId) -> bool {
         match &self.head {
             None => false,
-            Some(e) if e.waiter.id() == id.0 => {
+            Some(e) if e.id() == id => {
                 self.head = self.pop_rest();
                 true
             }
@@ -199,7 +209,7 @@ impl<S> WaitList<S> {
         let Some(rest) = self.rest.as_mut() else {
             return false;
         };
-        match rest.iter().position(|e| e.waiter.id() == id.0) {
+        match rest.iter().position(|e| e.id() == id) {
             Some(i) => {
                 rest.remove(i);
                 true
