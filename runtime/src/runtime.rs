@@ -221,7 +221,10 @@ impl RuntimeBuilder {
     }
 
     /// Default stack size of its green threads, rounded up to whole pages
-    /// (at least 16 KiB). Each stack also gets a guard page. A green thread
+    /// (at least 16 KiB). Each stack also gets a guard page. Up to 2 KiB at
+    /// the top of each stack are left unused, a different amount for each
+    /// stack, so that parked green threads' frames fall on different
+    /// cache sets (as glibc colours thread stacks). A green thread
     /// whose stack cannot be made (larger than 4 GiB, or more than the
     /// system will map) fails to start: its `join` reports the error.
     ///

@@ -149,7 +149,8 @@ impl Builder {
     }
 
     /// Its stack size in bytes, rounded up to whole pages (at least 16 KiB);
-    /// a guard page is added below it.
+    /// a guard page is added below it, and up to 2 KiB at the top are left
+    /// unused (see [`RuntimeBuilder::stack_size`](crate::RuntimeBuilder::stack_size)).
     ///
     /// ```
     /// let h = grove_runtime::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
