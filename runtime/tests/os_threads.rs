@@ -3,8 +3,9 @@
 //! A plain thread waits on a primitive through its parker, so these tests
 //! run the primitives' whole wait protocol — the wait lists with a crowd
 //! behind the head, a queue's hand-off slot on a getter's stack, timeouts
-//! taking an entry off from the middle of a list, `close` waking everyone
-//! — without a stack switch. That makes them the part of the suite Miri
+//! taking an entry off from the middle of a list, `grove::timeout`
+//! unwinding a waiter out of its park, `close` waking everyone — without a
+//! stack switch. That makes them the part of the suite Miri
 //! can run (it cannot follow corosensei's switches): `.ci/run` runs this
 //! file under `cargo +nightly miri test` when the toolchain has Miri.
 //! Under Miri the counts are smaller; the checks are the same.
@@ -202,4 +203,41 @@ fn setting_an_event_releases_every_waiter() {
     }
     // A waiter after the set does not wait at all.
     event.wait();
+}
+
+#[test]
+fn a_getter_interrupted_by_timeout_leaves_nothing_listed_behind() {
+    let q: Queue<Box<u32>> = Queue::unbounded();
+    // `timeout` unwinds out of the getter's park: its entry, and the
+    // hand-off slot on its (now unwound) frame, must be off the list, or
+    // the put below would write into a dead frame. (With the unwind guard's
+    // removal taken out of `Queue::get`, Miri reports exactly that: a
+    // dangling reference to the `Handoff`.)
+    let r = grove_runtime::timeout(Duration::from_millis(10), || q.get());
+    assert!(r.is_err());
+    q.put(Box::new(7)).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(*q.get().unwrap(), 7);
+}
+
+#[test]
+fn a_waiter_interrupted_beside_another_leaves_the_permit_to_it() {
+    let sem = Arc::new(Semaphore::new(0));
+    let listed = Arc::new(Barrier::new(2));
+    let other = {
+        let (sem, listed) = (Arc::clone(&sem), Arc::clone(&listed));
+        thread::spawn(move || {
+            listed.wait();
+            // Blocks until the release below; then holds the permit.
+            sem.acquire().forget();
+        })
+    };
+    listed.wait();
+    // This thread waits beside the other one and is interrupted; the one
+    // permit released afterwards must reach the other waiter.
+    let r = grove_runtime::timeout(Duration::from_millis(10), || drop(sem.acquire()));
+    assert!(r.is_err());
+    sem.add_permits(1);
+    other.join().unwrap();
+    assert_eq!(sem.available(), 0);
 }
