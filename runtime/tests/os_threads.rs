@@ -14,7 +14,7 @@
 //! put, set, release or close, and nothing sleeps to let a race settle.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
@@ -26,20 +26,19 @@ const ITEMS: usize = if cfg!(miri) { 20 } else { 2_000 };
 #[test]
 fn a_bounded_queue_carries_every_item_in_order_between_two_threads() {
     let q = Queue::bounded(1);
-    let producer = {
-        let q = q.clone();
-        thread::spawn(move || {
+    thread::scope(|s| {
+        s.spawn(|| {
             for i in 0..ITEMS {
                 q.put(Box::new(i)).unwrap();
             }
-        })
-    };
-    // A capacity of one: the two threads take turns waiting, the getter
-    // mostly through the hand-off slot, the putter on a full queue.
-    for i in 0..ITEMS {
-        assert_eq!(*q.get().unwrap(), i);
-    }
-    producer.join().unwrap();
+        });
+        // A capacity of one: the two threads take turns waiting, the
+        // getter mostly through the hand-off slot, the putter on a full
+        // queue.
+        for i in 0..ITEMS {
+            assert_eq!(*q.get().unwrap(), i);
+        }
+    });
     assert!(q.is_empty());
 }
 
@@ -47,36 +46,32 @@ fn a_bounded_queue_carries_every_item_in_order_between_two_threads() {
 fn a_crowd_of_getters_receives_each_item_exactly_once() {
     const GETTERS: usize = 3;
     let q: Queue<Box<usize>> = Queue::unbounded();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let getters: Vec<_> = (0..GETTERS)
-        .map(|_| {
-            let (q, got) = (q.clone(), Arc::clone(&got));
-            thread::spawn(move || {
+    let got = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..GETTERS {
+            s.spawn(|| {
                 // Until the queue is closed and drained.
                 while let Ok(item) = q.get() {
                     got.lock().push(*item);
                 }
+            });
+        }
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let q = &q;
+                s.spawn(move || {
+                    for i in 0..ITEMS {
+                        q.put(Box::new(p * ITEMS + i)).unwrap();
+                    }
+                })
             })
-        })
-        .collect();
-    let producers: Vec<_> = (0..2)
-        .map(|p| {
-            let q = q.clone();
-            thread::spawn(move || {
-                for i in 0..ITEMS {
-                    q.put(Box::new(p * ITEMS + i)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for p in producers {
-        p.join().unwrap();
-    }
-    q.close();
-    for g in getters {
-        g.join().unwrap();
-    }
-    let mut got = std::mem::take(&mut *got.lock());
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        q.close();
+    });
+    let mut got = got.into_inner();
     got.sort_unstable();
     assert_eq!(got, (0..2 * ITEMS).collect::<Vec<_>>());
 }
@@ -84,22 +79,21 @@ fn a_crowd_of_getters_receives_each_item_exactly_once() {
 #[test]
 fn a_getter_timing_out_beside_a_waiting_one_leaves_it_listed() {
     let q: Queue<&str> = Queue::unbounded();
-    let listed = Arc::new(Barrier::new(2));
+    let listed = Barrier::new(2);
     // One getter waits with no deadline, the other with one; whichever
     // lists first, the one that expires takes only its own entry off (the
     // head, or the entry behind it) and the other still gets the item.
-    let first = {
-        let (q, listed) = (q.clone(), Arc::clone(&listed));
-        thread::spawn(move || {
+    thread::scope(|s| {
+        let first = s.spawn(|| {
             listed.wait();
             q.get()
-        })
-    };
-    listed.wait();
-    let second = q.get_timeout(Duration::from_millis(20));
-    assert_eq!(second, Err(RecvTimeoutError::Timeout));
-    q.put("for the first").unwrap();
-    assert_eq!(first.join().unwrap(), Ok("for the first"));
+        });
+        listed.wait();
+        let second = q.get_timeout(Duration::from_millis(20));
+        assert_eq!(second, Err(RecvTimeoutError::Timeout));
+        q.put("for the first").unwrap();
+        assert_eq!(first.join().unwrap(), Ok("for the first"));
+    });
     assert!(q.is_empty());
 }
 
@@ -107,23 +101,24 @@ fn a_getter_timing_out_beside_a_waiting_one_leaves_it_listed() {
 fn closing_a_queue_wakes_every_blocked_getter() {
     const GETTERS: usize = 3;
     let q: Queue<u8> = Queue::unbounded();
-    let started = Arc::new(Barrier::new(GETTERS + 1));
-    let getters: Vec<_> = (0..GETTERS)
-        .map(|_| {
-            let (q, started) = (q.clone(), Arc::clone(&started));
-            thread::spawn(move || {
-                started.wait();
-                q.get()
+    let started = Barrier::new(GETTERS + 1);
+    thread::scope(|s| {
+        let getters: Vec<_> = (0..GETTERS)
+            .map(|_| {
+                s.spawn(|| {
+                    started.wait();
+                    q.get()
+                })
             })
-        })
-        .collect();
-    started.wait();
-    // Whether a getter is already listed or still on its way, it ends with
-    // the queue closed and empty: `RecvError`, never a hang.
-    q.close();
-    for g in getters {
-        assert_eq!(g.join().unwrap(), Err(RecvError));
-    }
+            .collect();
+        started.wait();
+        // Whether a getter is already listed or still on its way, it ends
+        // with the queue closed and empty: `RecvError`, never a hang.
+        q.close();
+        for g in getters {
+            assert_eq!(g.join().unwrap(), Err(RecvError));
+        }
+    });
 }
 
 #[test]
@@ -131,13 +126,12 @@ fn a_semaphore_never_lets_more_holders_in_than_it_has_permits() {
     const PERMITS: usize = 2;
     const THREADS: usize = 4;
     let rounds = if cfg!(miri) { 5 } else { 500 };
-    let sem = Arc::new(Semaphore::new(PERMITS));
-    let inside = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let (sem, inside, most) = (Arc::clone(&sem), Arc::clone(&inside), Arc::clone(&most));
-            thread::spawn(move || {
+    let sem = Semaphore::new(PERMITS);
+    let inside = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
                 for _ in 0..rounds {
                     let _permit = sem.acquire();
                     let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
@@ -145,12 +139,9 @@ fn a_semaphore_never_lets_more_holders_in_than_it_has_permits() {
                     thread::yield_now();
                     inside.fetch_sub(1, Ordering::SeqCst);
                 }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+            });
+        }
+    });
     assert!(most.load(Ordering::SeqCst) <= PERMITS);
     assert_eq!(sem.available(), PERMITS);
 }
@@ -159,11 +150,10 @@ fn a_semaphore_never_lets_more_holders_in_than_it_has_permits() {
 fn a_mutex_serialises_increments_from_many_threads() {
     const THREADS: usize = 4;
     let rounds = if cfg!(miri) { 10 } else { 1_000 };
-    let counter = Arc::new(Mutex::new(0usize));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let counter = Arc::clone(&counter);
-            thread::spawn(move || {
+    let counter = Mutex::new(0usize);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
                 for _ in 0..rounds {
                     // A read, a yield and a write: lost updates show if
                     // two threads ever hold the lock at once.
@@ -172,35 +162,33 @@ fn a_mutex_serialises_increments_from_many_threads() {
                     thread::yield_now();
                     *guard = seen + 1;
                 }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+            });
+        }
+    });
     assert_eq!(*counter.lock(), THREADS * rounds);
 }
 
 #[test]
 fn setting_an_event_releases_every_waiter() {
     const WAITERS: usize = 3;
-    let event = Arc::new(Event::new());
-    let started = Arc::new(Barrier::new(WAITERS + 1));
-    let waiters: Vec<_> = (0..WAITERS)
-        .map(|_| {
-            let (event, started) = (Arc::clone(&event), Arc::clone(&started));
-            thread::spawn(move || {
-                started.wait();
-                event.wait();
-                event.is_set()
+    let event = Event::new();
+    let started = Barrier::new(WAITERS + 1);
+    thread::scope(|s| {
+        let waiters: Vec<_> = (0..WAITERS)
+            .map(|_| {
+                s.spawn(|| {
+                    started.wait();
+                    event.wait();
+                    event.is_set()
+                })
             })
-        })
-        .collect();
-    started.wait();
-    event.set();
-    for w in waiters {
-        assert!(w.join().unwrap());
-    }
+            .collect();
+        started.wait();
+        event.set();
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
+    });
     // A waiter after the set does not wait at all.
     event.wait();
 }
@@ -222,22 +210,20 @@ fn a_getter_interrupted_by_timeout_leaves_nothing_listed_behind() {
 
 #[test]
 fn a_waiter_interrupted_beside_another_leaves_the_permit_to_it() {
-    let sem = Arc::new(Semaphore::new(0));
-    let listed = Arc::new(Barrier::new(2));
-    let other = {
-        let (sem, listed) = (Arc::clone(&sem), Arc::clone(&listed));
-        thread::spawn(move || {
+    let sem = Semaphore::new(0);
+    let listed = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
             listed.wait();
             // Blocks until the release below; then holds the permit.
             sem.acquire().forget();
-        })
-    };
-    listed.wait();
-    // This thread waits beside the other one and is interrupted; the one
-    // permit released afterwards must reach the other waiter.
-    let r = grove_runtime::timeout(Duration::from_millis(10), || drop(sem.acquire()));
-    assert!(r.is_err());
-    sem.add_permits(1);
-    other.join().unwrap();
+        });
+        listed.wait();
+        // This thread waits beside the other one and is interrupted; the
+        // one permit released afterwards must reach the other waiter.
+        let r = grove_runtime::timeout(Duration::from_millis(10), || drop(sem.acquire()));
+        assert!(r.is_err());
+        sem.add_permits(1);
+    });
     assert_eq!(sem.available(), 0);
 }
