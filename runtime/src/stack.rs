@@ -289,6 +289,8 @@ pub(crate) fn page_size() -> usize {
 const COLOURS: usize = 32;
 /// A cache line.
 const LINE: usize = 64;
+// `colour` takes its top bits as the colour: a power of two of them.
+const _: () = assert!(COLOURS.is_power_of_two());
 
 /// The stack's *colour*: how many bytes (a whole number of cache lines,
 /// below [`COLOURS`] of them) its frames start below the top of the stack
@@ -324,7 +326,8 @@ fn colour(lo: usize) -> usize {
 pub(crate) struct PooledStack {
     /// The lowest address of the range: the guard page.
     lo: usize,
-    /// The usable size it was made with (whole pages).
+    /// The size of its memory above the guard (whole pages), which pools
+    /// match requests by; the frames may use all but its colour.
     pub(crate) size: usize,
     /// Where its frames start: `lo + page + size - colour(lo)`, worked
     /// out once (a restore and an eviction of a shared stack ask for it).
