@@ -33,6 +33,14 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// A TCP server that runs `handler(stream, peer)` in a green thread of its
 /// own for every connection (gevent's `StreamServer`).
 ///
+/// Each handler runs on its own stack. With thousands of connections a
+/// round trip costs by the pages it touches, so keep large buffers on the
+/// heap (a `Vec` made once per connection), or at most ~2 KiB of them on
+/// the stack: a 4 KiB array between the top of the stack and the frames
+/// that park below it makes every round trip touch two stack pages, ~3 %
+/// of an echo server's throughput at 1,000 connections
+/// (`docs/benchmarks.md`, "What a page costs at C=1,000").
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use std::time::Duration;
