@@ -55,7 +55,6 @@ trap '[ -n "$SERVER" ] && stop_pid "$SERVER"; rm -rf "$OUT"' EXIT
 trap 'exit 130' INT TERM
 
 limit=$((DURATION + 60))
-HZ=$(getconf CLK_TCK)
 # One measured run of the load against server `pid` on `port`: prints
 # "rate p99_ms cpu".
 measure() {
@@ -73,8 +72,7 @@ measure() {
             "http://127.0.0.1:$port/" >"$OUT/wrk.txt" 2>&1
         t1=$(cpu_ticks "$pid") w1=$(date +%s.%N)
         echo "$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk.txt") $(wrk_ms "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.txt")")" \
-            "$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v u="$w0" -v v="$w1" -v hz="$HZ" \
-                'BEGIN { if (b > a && v > u) printf "%.3f", (b - a) / hz / (v - u); else print "na" }')"
+            "$(cpu_share "$t0" "$t1" "$w0" "$w1")"
     fi
 }
 n=${#NAMES[@]}

@@ -11,6 +11,15 @@ kv() {
 # User + system CPU ticks (CLK_TCK) a process has used: cpu_ticks PID.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 
+CLK_TCK=$(getconf CLK_TCK)
+# The share of a core a process used between two readings of cpu_ticks
+# and of `date +%s.%N`: cpu_share TICKS0 TICKS1 WALL0 WALL1 (three
+# decimals; `na` if a reading is missing or no time passed).
+cpu_share() {
+    awk -v a="$1" -v b="$2" -v u="$3" -v v="$4" -v hz="$CLK_TCK" \
+        'BEGIN { if (a != "" && b != "" && v > u) printf "%.3f", (b - a) / hz / (v - u); else print "na" }'
+}
+
 # A `wrk` latency figure in milliseconds: wrk_ms "1.23ms" / "850.00us" /
 # "1.02s" / "1.5m" (nan for anything else).
 wrk_ms() {

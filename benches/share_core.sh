@@ -77,7 +77,6 @@ start "$CMD_A" $((PORT_BASE + 1)); PID_A=$SERVER
 start "$CMD_B" $((PORT_BASE + 2)); PID_B=$SERVER
 echo "SHARE_CORE $WORKLOAD A=$NAME_A B=$NAME_B conns=$CONNS duration=$DURATION reps=$REPS"
 
-HZ=$(getconf CLK_TCK)
 limit=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 60 }')
 client() { # port server_pid out
     if [ "$WORKLOAD" = http ]; then
@@ -87,11 +86,11 @@ client() { # port server_pid out
             --duration "$DURATION" --warmup "$WARMUP" --server-pid "$2" >"$3" 2>&1
     fi
 }
-result() { # out ticks_before ticks_after wall_ns -> "rps cpu"
+result() { # out ticks_before ticks_after wall_before wall_after -> "rps cpu"
     if [ "$WORKLOAD" = http ]; then
         local rps
         rps=$(awk '/^Requests\/sec:/ {print $2}' "$1")
-        echo "${rps:-0} $(awk -v a="$2" -v b="$3" -v w="$4" -v hz="$HZ" 'BEGIN { printf "%.3f", (b - a) / hz / (w / 1e9) }')"
+        echo "${rps:-0} $(cpu_share "$2" "$3" "$4" "$5")"
     else
         local l
         l=$(tail -n 1 "$1")
@@ -99,15 +98,15 @@ result() { # out ticks_before ticks_after wall_ns -> "rps cpu"
     fi
 }
 for i in $(seq "$REPS"); do
-    ta0=$(cpu_ticks "$PID_A") tb0=$(cpu_ticks "$PID_B") t0=$(date +%s%N)
+    ta0=$(cpu_ticks "$PID_A") tb0=$(cpu_ticks "$PID_B") t0=$(date +%s.%N)
     client $((PORT_BASE + 1)) "$PID_A" "$OUT/a.txt" &
     la=$!
     client $((PORT_BASE + 2)) "$PID_B" "$OUT/b.txt" &
     lb=$!
     wait "$la" "$lb"
-    ta1=$(cpu_ticks "$PID_A") tb1=$(cpu_ticks "$PID_B") t1=$(date +%s%N)
-    read -r ra ca <<<"$(result "$OUT/a.txt" "$ta0" "$ta1" $((t1 - t0)))"
-    read -r rb cb <<<"$(result "$OUT/b.txt" "$tb0" "$tb1" $((t1 - t0)))"
+    ta1=$(cpu_ticks "$PID_A") tb1=$(cpu_ticks "$PID_B") t1=$(date +%s.%N)
+    read -r ra ca <<<"$(result "$OUT/a.txt" "$ta0" "$ta1" "$t0" "$t1")"
+    read -r rb cb <<<"$(result "$OUT/b.txt" "$tb0" "$tb1" "$t0" "$t1")"
     echo "REP $i $ra $rb $ca $cb"
 done | tee "$OUT/reps.txt"
 
